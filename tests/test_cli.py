@@ -1,0 +1,34 @@
+"The `fastai-tl` console command, run as a user runs it: a real process, its output and its exit status."
+import subprocess
+from fastai_tl.data import make_shapes
+
+def fastai_tl(*args):
+    return subprocess.run(['fastai-tl', *map(str, args)], capture_output=True, text=True, timeout=300)
+
+def test_data_names_unreadable_files_and_leaves_them(tmp_path):
+    make_shapes(tmp_path, n_per_class=5, shapes=('circle', 'square'))
+    bad = tmp_path/'square'/'half.png'
+    bad.write_bytes((tmp_path/'square'/'square_000.png').read_bytes()[:100])
+    r = fastai_tl('data', tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert '11 image files, 2 classes' in r.stdout
+    assert '1 file(s) cannot be read' in r.stdout and str(bad) in r.stdout
+    assert bad.exists()
+
+def test_data_on_embedded_elpv():
+    r = fastai_tl('data')
+    assert r.returncode == 0, r.stderr
+    assert '2624 image files, 2 classes' in r.stdout
+    assert '300     300    L    2624' in r.stdout
+
+def test_bad_input_ends_with_a_message_not_a_traceback(tmp_path):
+    for args, expected in [(('data', tmp_path/'missing'), 'is not a folder'),
+                           (('data', tmp_path), 'No images found'),
+                           (('frobnicate',), 'invalid choice')]:
+        r = fastai_tl(*args)
+        assert r.returncode != 0
+        assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_help_lists_the_commands():
+    r = fastai_tl('--help')
+    assert r.returncode == 0 and 'data' in r.stdout
