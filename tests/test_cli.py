@@ -32,3 +32,20 @@ def test_bad_input_ends_with_a_message_not_a_traceback(tmp_path):
 def test_help_lists_the_commands():
     r = fastai_tl('--help')
     assert r.returncode == 0 and 'data' in r.stdout
+
+def test_train_writes_model_metrics_and_plots(tmp_path):
+    make_shapes(tmp_path/'data', n_per_class=8, size=48)
+    r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--out', tmp_path/'out')
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'metrics.json', 'history.csv', 'lr_find.png', 'confusion_matrix.png'}
+    assert 'accuracy' in r.stdout and 'Written to' in r.stdout
+
+def test_train_bad_input_ends_with_a_message(tmp_path):
+    csv = tmp_path/'labels.csv'
+    csv.write_text('file,label\na.png,cat\n')
+    for args, expected in [(('train', tmp_path/'missing'), 'is not a folder'),
+                           (('train', csv), "has no 'path' column"),
+                           (('train', '--strategy', 'fast'), 'invalid choice')]:
+        r = fastai_tl(*args)
+        assert r.returncode != 0
+        assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
