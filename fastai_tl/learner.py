@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+import torchvision
 from fastai.vision.all import *
 from fastai.metrics import ActivationType
 from fastprogress.fastprogress import progress_bar
