@@ -14,6 +14,8 @@ from fastai.vision.all import ClassificationInterpretation, set_seed, valley
 from .data import elpv_df, folder_df, find_bad_images, image_summary, split_df, image_dls
 from .models import embedded_backbones
 from .learner import cnn_learner
+import fastai_tl.interpret   # the kit's confusion matrix and predictions table, patched onto ClassificationInterpretation
+from .clean import clean_command
 
 # %% auto #0
 __all__ = ['describe_data', 'train', 'main']
@@ -47,12 +49,17 @@ def _save_plot(fig, fn):
     fig.savefig(fn, dpi=100, bbox_inches='tight')
     matplotlib.pyplot.close(fig)
 
-def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=4,
-          bs:int=32, strategy:str='cached', cut:str='blocks.4', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model') -> dict:
-    "Train a classifier on `data` (ELPV when None) and write the model, metrics, history and plots to `out`; returns the metrics"
+def _elpv_split(label, valid_pct, seed):
+    "The embedded ELPV cells split as in the paper (stratified by defect probability and cell type), labelled by `label`"
+    if label not in ('label', 'grade'): raise ValueError(f"ELPV has two tasks: --label label (defective or functional) or --label grade (0, 1/3, 2/3, 1); not {label!r}")
+    return split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed)
+
+def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8,
+          bs:int=32, strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model') -> dict:
+    "Train a classifier on `data` (ELPV when None) and write the model, metrics, history, predictions and plots to `out`; returns the metrics"
     if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
-    if data is None: df, pos_class = split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed), pos_class or 'defective'
+    if data is None: df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
     else: df = _load_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
@@ -64,15 +71,15 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     lr = lr or lrs.valley
     if strategy == 'finetune': fit.fine_tune(epochs, lr)
     else: fit.fit_one_cycle(epochs, lr)
-    names = ['valid_loss', *[m.name for m in learn.metrics]]
-    metrics = dict(zip(names, map(float, learn.validate())))
-    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, epochs=epochs, seed=seed,
-                   train_images=len(dls.train_ds), valid_images=len(dls.valid_ds))
-    pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1]).to_csv(out/'history.csv', index_label='epoch')
+    history = pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1])
+    history.to_csv(out/'history.csv', index_label='epoch')
     interp = ClassificationInterpretation.from_learner(learn)
+    interp.predictions().to_csv(out/'predictions.csv', index=False)
     interp.plot_confusion_matrix(title=f'Confusion matrix ({len(dls.valid_ds)} validation images)')
     _save_plot(matplotlib.pyplot.gcf(), out/'confusion_matrix.png')
     learn.export(out.absolute()/'model.pkl')
+    metrics = history.iloc[-1].drop('train_loss').astype(float).to_dict()
+    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, epochs=epochs, seed=seed, train_images=len(dls.train_ds), valid_images=len(dls.valid_ds))
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
     return metrics
 
@@ -84,22 +91,36 @@ def _parser():
                        description='Summarise a folder of class sub-folders (or the embedded ELPV dataset when no folder is given).')
     d.add_argument('folder', nargs='?', help='folder with one sub-folder per class, optionally inside train/valid/test folders')
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots',
-                       description='Train a classifier by transfer learning and write model.pkl, metrics.json, history.csv, lr_find.png and confusion_matrix.png.',
+                       description='Train a classifier by transfer learning and write model.pkl, metrics.json, history.csv, predictions.csv, lr_find.png and confusion_matrix.png.',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
-    t.add_argument('--label', default='label', help='label column of the CSV')
+    t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
     t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
     t.add_argument('--backbone', default='efficientnet_lite0', help=f"embedded ({', '.join(embedded_backbones)}), torchvision or timm name")
-    t.add_argument('--size', type=int, help="image size (default: the backbone's, 224 for efficientnet_lite0)")
-    t.add_argument('--epochs', type=int, default=4, help='epochs of one-cycle training')
+    t.add_argument('--size', type=int, help="image size (default: 300 on ELPV, its cells' own size; otherwise the backbone's, 224 for efficientnet_lite0)")
+    t.add_argument('--epochs', type=int, default=8, help='epochs of one-cycle training')
     t.add_argument('--bs', type=int, default=32, help='batch size')
     t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
                    help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
-    t.add_argument('--cut', default='blocks.4', help='first stage that trains, with --strategy cached')
+    t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
     t.add_argument('--lr', type=float, help="learning rate (default: the LR finder's valley)")
     t.add_argument('--valid-pct', type=float, default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
     t.add_argument('--out', default='fastai_tl_model', help='output folder')
+    c = sub.add_parser('clean', help='report broken files, duplicates and likely label errors; fix them reversibly with --apply',
+                       description='Check a dataset and write report.csv and report.html to --out. Nothing changes without --apply; '
+                                   'every change goes to OUT/manifest.json and can be undone with --undo. Review the report first: '
+                                   '--apply without --report carries out every suggestion, relabelling included.',
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    c.add_argument('data', nargs='?', help='folder of class sub-folders (optionally in train/valid/test), or a CSV with path and label columns (default: the embedded ELPV cells, report only)')
+    c.add_argument('--label', default='label', help='label column of the CSV')
+    c.add_argument('--out', default='fastai_tl_clean', help='folder for report.csv, report.html, manifest.json and quarantine/ (outside DATA)')
+    c.add_argument('--report', help='apply this (edited) report.csv instead of checking again')
+    c.add_argument('--apply', action='store_true', help='carry out the quarantine and relabel actions, or the --undo; without it, a dry run')
+    c.add_argument('--undo', metavar='MANIFEST', help='put back everything MANIFEST records (with --apply)')
+    c.add_argument('--size', type=int, default=160, help='image size of the features for the label check')
+    c.add_argument('--folds', type=int, default=5, help='cross-validation folds for out-of-sample probabilities')
+    c.add_argument('--max-distance', type=int, default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
     return p
 
 # %% ../nbs/10_cli.ipynb #d6dad307
@@ -113,5 +134,7 @@ def main(argv:list=None):
             m = train(**kw)
             print(pd.Series(m).to_string())
             print(f"Written to {Path(args.out).absolute()}")
-    except (OSError, ValueError, KeyError) as e:
+        if args.command == 'clean':
+            print(clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance))
+    except (OSError, ValueError, KeyError, RuntimeError) as e:   # RuntimeError: undo refuses a file changed since it was moved
         sys.exit(f'fastai-tl {args.command}: error: {e}')

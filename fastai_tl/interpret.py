@@ -28,6 +28,23 @@ def per_class(self:ClassificationInterpretation) -> pd.DataFrame:
     p, r, f, s = skm.precision_recall_fscore_support(targs, self.learn.loss_func.decodes(probs), labels=range(len(self.vocab)), zero_division=0)
     return pd.DataFrame(dict(precision=p, recall=r, f1=f, support=s), index=pd.Index(list(self.vocab), name='class'))
 
+# %% ../nbs/06_interpret.ipynb #29068de5
+@patch
+def confusion_matrix(self:ClassificationInterpretation) -> np.ndarray:
+    "Confusion matrix (actual × predicted) from the probabilities computed once, decoded at the learner's current decision rule"
+    probs, targs = _probs(self)
+    return skm.confusion_matrix(targs, self.learn.loss_func.decodes(probs), labels=range(len(self.vocab)))
+
+# %% ../nbs/06_interpret.ipynb #71b55f7a
+@patch
+def predictions(self:ClassificationInterpretation) -> pd.DataFrame:
+    "Each image's path (or item), actual and predicted class (at the learner's current decision rule) and probability of every class"
+    probs, targs = _probs(self)
+    items = self.dl.items
+    df = pd.DataFrame(dict(path=items['path'].astype(str).values if 'path' in getattr(items, 'columns', []) else [str(o) for o in items],
+                           actual=[self.vocab[int(i)] for i in targs], predicted=[self.vocab[int(i)] for i in self.learn.loss_func.decodes(probs)]))
+    return df.join(pd.DataFrame(probs.numpy(), columns=[f'p_{c}' for c in self.vocab]))
+
 # %% ../nbs/06_interpret.ipynb #79cb4abd
 @patch
 def top_loss_table(self:ClassificationInterpretation, k:int=9) -> pd.DataFrame:

@@ -68,6 +68,10 @@ def _arch_args(arch, weights, pretrained):
     return arch, {}
 
 # %% ../nbs/05_learner.ipynb #7712e282
+def _speed_cbs(device) -> list:
+    "Channels-last memory format, faster on CPUs and GPUs alike, and mixed precision on a CUDA GPU"
+    return [ChannelsLast()] + ([MixedPrecision()] if torch.device(device or 'cpu').type == 'cuda' else [])
+
 def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float=0.5, weights=None, pretrained:bool=True,
                 metrics=None, loss_func=None, y_range=None, **kwargs) -> Learner:
     "A fastai `vision_learner` on backbone `arch` (embedded, torchvision or timm) with the head, loss and metrics of the problem in `dls`"
@@ -80,7 +84,8 @@ def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float
     elif problem == 'multilabel': metrics = ifnone(metrics, [partial(accuracy_multi, thresh=thresh)])
     else: n_out, loss_func, metrics, y_range = 1, ifnone(loss_func, MSELossFlat()), ifnone(metrics, [mae]), ifnone(y_range, (0, 1))
     arch_, extra = _arch_args(arch, weights, pretrained)
-    learn = vision_learner(dls, arch_, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained, y_range=y_range, **extra, **kwargs)
+    learn = vision_learner(dls, arch_, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained, y_range=y_range,
+                           cbs=_speed_cbs(dls.device) + list(kwargs.pop('cbs', [])), **extra, **kwargs)
     learn.problem, learn.backbone = problem, arch
     return learn
 
@@ -134,7 +139,7 @@ def freeze_from(self:Learner, stage:str):
 def _run(module, dls):
     "Outputs of `module` in inference mode (as fp16, on the CPU) and the targets, over every batch of `dls`"
     xs, ys = [], []
-    module.eval()
+    module.eval().to(memory_format=torch.channels_last)
     with torch.no_grad():
         for dl in dls:
             for xb, yb in progress_bar(dl, leave=False):
@@ -191,9 +196,10 @@ def _upper_groups(m): return [params(m[1]), params(m[2])]
 # %% ../nbs/05_learner.ipynb #33f9deba
 @patch
 def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True) -> Learner:
-    "A Learner for the head (and the stages from `cut` on), on activations of the frozen layers below, computed once"
+    "A Learner for the head (and the stages from `cut` on, which `self` unfreezes), on activations of the frozen layers below, computed once"
     if cut is None: lower, upper = nn.Sequential(self.model[0], *self.model[1][:2]), [self.model[1][2:]]
     else:
+        self.freeze_from(cut)
         st = body_stages(self.model); k = _stage_index(st, cut)
         lower, upper = nn.Sequential(*[m for _, m in st[:k]]), [nn.Sequential(*[m for _, m in st[k:]]), self.model[1]]
     xs, ys = _run(lower, self.training_views(n_views))
@@ -202,7 +208,7 @@ def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True) -
     dls = DataLoaders(TfmdDL(list(zip(xs, ys)), bs=self.dls.bs, shuffle=True, drop_last=True, device=dev),
                       TfmdDL(list(zip(xv, yv)), bs=self.dls.bs, device=dev))
     return Learner(dls, nn.Sequential(_Float(), *upper), loss_func=self.loss_func, metrics=self.metrics, opt_func=self.opt_func,
-                   splitter=trainable_params if cut is None else _upper_groups, cbs=[FlipFeatures()] if flips and cut else [], wd=self.wd)
+                   splitter=trainable_params if cut is None else _upper_groups, cbs=([FlipFeatures()] if flips and cut else []) + _speed_cbs(dev), wd=self.wd)
 
 # %% ../nbs/05_learner.ipynb #300f3a25
 @patch

@@ -37,7 +37,7 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     make_shapes(tmp_path/'data', n_per_class=8, size=48)
     r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--out', tmp_path/'out')
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'metrics.json', 'history.csv', 'lr_find.png', 'confusion_matrix.png'}
+    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
     assert 'accuracy' in r.stdout and 'Written to' in r.stdout
 
 def test_train_bad_input_ends_with_a_message(tmp_path):
@@ -45,7 +45,34 @@ def test_train_bad_input_ends_with_a_message(tmp_path):
     csv.write_text('file,label\na.png,cat\n')
     for args, expected in [(('train', tmp_path/'missing'), 'is not a folder'),
                            (('train', csv), "has no 'path' column"),
-                           (('train', '--strategy', 'fast'), 'invalid choice')]:
+                           (('train', '--strategy', 'fast'), 'invalid choice'),
+                           (('train', '--label', 'species'), 'ELPV has two tasks')]:
+        r = fastai_tl(*args)
+        assert r.returncode != 0
+        assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_clean_is_a_dry_run_until_apply_and_undo_restores_the_tree(tmp_path):
+    from fastai_tl.clean import tree_md5
+    data = tmp_path/'data'
+    make_shapes(data, n_per_class=12, size=48, shapes=('circle', 'square'))
+    (data/'labels.csv').unlink()
+    (data/'circle'/'empty.png').write_bytes(b'')
+    before = tree_md5(data)
+    r = fastai_tl('clean', data, '--out', tmp_path/'out', '--size', 64, '--folds', 3)
+    assert r.returncode == 0, r.stderr
+    assert 'Dry run: nothing was changed' in r.stdout and 'empty.png' in r.stdout
+    assert tree_md5(data) == before and {'report.csv', 'report.html'} <= {p.name for p in (tmp_path/'out').iterdir()}
+    r = fastai_tl('clean', data, '--out', tmp_path/'out', '--report', tmp_path/'out'/'report.csv', '--apply')
+    assert r.returncode == 0, r.stderr
+    assert not (data/'circle'/'empty.png').exists() and tree_md5(data) != before
+    r = fastai_tl('clean', '--undo', tmp_path/'out'/'manifest.json', '--apply')
+    assert r.returncode == 0, r.stderr
+    assert tree_md5(data) == before
+
+def test_clean_bad_input_ends_with_a_message(tmp_path):
+    for args, expected in [(('clean', tmp_path/'missing'), 'is not a folder'),
+                           (('clean', '--undo', tmp_path/'none.json', '--apply'), 'none.json'),
+                           (('clean', '--apply'), 'read-only')]:
         r = fastai_tl(*args)
         assert r.returncode != 0
         assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr

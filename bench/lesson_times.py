@@ -1,0 +1,36 @@
+"""Wall time of each lesson notebook, in quick mode and in full, each in a fresh process as a learner's kernel is.
+
+Prints one line per lesson and writes bench/results/lesson_times.json. `--save` keeps the full run's outputs in the notebooks
+(then run `nbdev-clean`): that is how the committed notebooks get their outputs.
+Usage: python bench/lesson_times.py [--modes quick full] [--save] [nbs/05_learner.ipynb ...]"""
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+RUN = "import sys; from nbdev.test import test_nb; sys.exit(0 if test_nb(sys.argv[1], save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)"
+
+def run_lesson(nb, quick, save=False):
+    "Seconds to execute notebook `nb` top to bottom in a fresh process, and whether it passed"
+    env = {**os.environ, 'FASTAI_TL_QUICK': '1' if quick else '0'}
+    start = time.time()
+    r = subprocess.run([sys.executable, '-c', RUN, str(nb), '1' if save and not quick else '0'], env=env, capture_output=True, text=True)
+    if r.returncode: print(r.stderr[-3000:], file=sys.stderr)
+    return time.time() - start, r.returncode == 0
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('nbs', nargs='*', type=Path, help='lessons to time (default: all)')
+    p.add_argument('--modes', nargs='+', choices=('quick', 'full'), default=['quick', 'full'])
+    p.add_argument('--save', action='store_true', help="write the full run's outputs into the notebooks")
+    args = p.parse_args()
+    out = ROOT/'bench'/'results'/'lesson_times.json'
+    times = json.loads(out.read_text()) if out.exists() else {}
+    for nb in args.nbs or sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        for mode in args.modes:
+            secs, ok = run_lesson(nb.absolute(), mode == 'quick', args.save)
+            print(f'{nb.stem:20s} {mode:5s} {secs:7.1f} s  {"ok" if ok else "FAILED"}', flush=True)
+            if ok: times.setdefault(nb.stem, {})[mode] = round(secs, 1)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(times, indent=1, sort_keys=True) + '\n')
+
+if __name__ == '__main__': main()

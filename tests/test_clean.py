@@ -1,0 +1,151 @@
+"Cleaning on bad input: empty and broken folders, manifests that are missing, used up or contradicted by the disk, and apply/undo checked byte for byte."
+import io, contextlib, json, shutil
+from pathlib import Path
+import pandas as pd
+import pytest
+from PIL import Image
+from cleanvision import Imagelab
+from fastai_tl.data import make_shapes
+from fastai_tl.clean import (clean_report, clean_command, screen_files, run_imagelab, near_duplicate_sets, plant_problems, quarantine,
+                             relabel, undo, read_manifest, tree_md5)
+
+def _broken_folder(path):
+    "A class folder holding only files that do not open: empty, text, and a PNG cut short"
+    (path/'cat').mkdir(parents=True)
+    (path/'cat'/'empty.png').write_bytes(b'')
+    (path/'cat'/'notes.jpg').write_text('not an image')
+    buf = io.BytesIO(); Image.new('RGB', (64, 64), 'red').save(buf, 'PNG')
+    (path/'cat'/'half.png').write_bytes(buf.getvalue()[:60])
+    return path
+
+def _shapes(path, n=8):
+    make_shapes(path, n_per_class=n, size=32, shapes=('circle', 'square'))
+    (path/'labels.csv').unlink()
+    return path
+
+def test_empty_folder_is_an_error_that_says_so(tmp_path):
+    with pytest.raises(ValueError, match='No images found'): clean_report(tmp_path)
+    with pytest.raises(ValueError, match='No images found'): clean_command(tmp_path, out=tmp_path.parent/'out')
+
+def test_folder_of_only_broken_files_is_reported_not_fatal(tmp_path):
+    rep = clean_report(_broken_folder(tmp_path/'data'))
+    assert dict(zip(rep.path.map(lambda p: p.split('/')[-1]), rep.kind.astype(str))) == {
+        'empty.png': 'zero-byte', 'notes.jpg': 'unreadable', 'half.png': 'truncated'}
+    assert (rep.action == 'quarantine').all()
+
+def test_screening_keeps_cleanvision_from_dying_on_broken_files(tmp_path):
+    data = _broken_folder(tmp_path/'data')
+    for i in range(3): Image.new('RGB', (64, 64), (60*i, 0, 0)).save(data/'cat'/f'ok{i}.png')
+    files = sorted(map(str, (data/'cat').iterdir()))
+    with contextlib.redirect_stderr(io.StringIO()), pytest.raises(Exception):   # why the kit screens first (cleanvision 0.3.7)
+        Imagelab(filepaths=files, verbose=False).find_issues(verbose=False)
+    screen = screen_files(files)
+    lab = run_imagelab(screen.path[screen.problem.isna()])
+    assert len(lab.issues) == 3
+    rep = clean_report(data)   # one class: no label check, and no crash
+    assert set(rep.kind.astype(str)) >= {'zero-byte', 'unreadable', 'truncated'}
+
+def test_missing_file_in_a_csv_is_a_finding(tmp_path):
+    data = _shapes(tmp_path/'data')
+    csv = tmp_path/'labels.csv'
+    pd.DataFrame({'path': [str(p) for p in sorted(data.rglob('*.png'))] + [str(data/'gone.png')],
+                  'label': [p.parent.name for p in sorted(data.rglob('*.png'))] + ['circle']}).to_csv(csv, index=False)
+    rep = clean_report(csv, size=32)
+    missing = rep[rep.kind == 'missing']
+    assert list(missing.path) == [str(data/'gone.png')] and list(missing.action) == ['none']
+
+def test_undo_without_a_manifest_or_twice_says_what_is_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match='No manifest'): undo(tmp_path/'manifest.json')
+    (tmp_path/'bad.json').write_text('{not json')
+    with pytest.raises(ValueError, match='is not JSON'): undo(tmp_path/'bad.json')
+    data = _shapes(tmp_path/'data', n=2)
+    quarantine([next((data/'circle').iterdir())], tmp_path/'out'/'manifest.json')
+    undo(tmp_path/'out'/'manifest.json')
+    with pytest.raises(ValueError, match='undone already'): undo(tmp_path/'out'/'manifest.json')
+
+def test_relabel_into_a_new_class_folder_and_back(tmp_path):
+    data = _shapes(tmp_path/'data', n=3)
+    before, m = tree_md5(data), tmp_path/'out'/'manifest.json'
+    f = sorted((data/'circle').iterdir())[0]
+    done = relabel([f], 'ellipse', m)
+    assert (data/'ellipse'/f.name).exists() and not f.exists()
+    assert list(done['to']) == ['ellipse']
+    undo(m)
+    assert tree_md5(data) == before   # the folder made for the new class is gone again
+
+def test_relabel_onto_a_taken_name_keeps_both_files(tmp_path):
+    data = _shapes(tmp_path/'data', n=2)
+    a, b = sorted((data/'circle').iterdir())[0], sorted((data/'square').iterdir())[0]
+    twin = data/'square'/a.name
+    shutil.copy(b, twin)   # the same name is already in the target class
+    before, m = tree_md5(data), tmp_path/'manifest.json'
+    done = relabel([a], 'square', m)
+    assert done.dst[0].endswith('-1.png') and twin.exists()
+    undo(m)
+    assert tree_md5(data) == before
+
+def test_undo_stops_when_a_moved_file_was_changed(tmp_path):
+    data = _shapes(tmp_path/'data', n=2)
+    m = tmp_path/'out'/'manifest.json'
+    files = sorted((data/'circle').iterdir())
+    moved = quarantine(files, m)
+    (tmp_path/'out'/'quarantine'/'circle'/files[-1].name).write_bytes(b'edited')   # the last move, undone first
+    with pytest.raises(RuntimeError, match='has changed'): undo(m)
+    assert all(Path(p).exists() for p in moved.dst)   # nothing overwritten, nothing lost
+    assert all(a['undone'] is None for a in read_manifest(m)['actions'])
+
+def test_csv_relabel_and_undo_restore_the_table_byte_for_byte(tmp_path):
+    data = _shapes(tmp_path/'data', n=3)
+    csv = data.parent/'labels.csv'
+    csv.write_text('path,label,note\n' + ''.join(f'data/{p.parent.name}/{p.name},{p.parent.name},x\n' for p in sorted(data.rglob('*.png'))))
+    raw, m = csv.read_bytes(), tmp_path/'out'/'manifest.json'
+    f = sorted((data/'circle').iterdir())[0]
+    relabel([f], 'square', m, table=csv)
+    edited = pd.read_csv(csv)
+    assert edited.set_index('path').label[f'data/circle/{f.name}'] == 'square' and f.exists()   # the table changes, the file stays
+    undo(m)
+    assert csv.read_bytes() == raw
+
+def test_apply_then_undo_gives_a_byte_identical_tree(tmp_path):
+    data = tmp_path/'data'
+    make_shapes(data/'train', n_per_class=12, size=32, seed=0)
+    make_shapes(data/'valid', n_per_class=4, size=32, seed=1)
+    for f in data.rglob('labels.csv'): f.unlink()
+    planted = plant_problems(data, n_flips=2)
+    before, out = tree_md5(data), tmp_path/'out'
+    dry = clean_command(data, out=out, size=32)
+    assert 'Dry run' in dry and tree_md5(data) == before
+    done = clean_command(data, out=out, report=out/'report.csv', apply=True)
+    assert tree_md5(data) != before and 'clean --undo' in done
+    for kind in ('zero-byte', 'unreadable', 'truncated'): assert not Path(planted[kind][0][0]).exists()   # quarantined
+    for copy, original in planted['exact duplicate']: assert Path(copy).exists() != Path(original).exists()   # one of each pair kept
+    assert not Path(planted['cross-split duplicate'][0][0]).exists()   # the validation copy left
+    moves = [a for a in json.loads((out/'manifest.json').read_text())['actions']]
+    assert all(a['md5'] and a['undone'] is None for a in moves)
+    assert 'Would restore' in clean_command(undo_manifest=out/'manifest.json') and tree_md5(data) != before   # dry run
+    clean_command(undo_manifest=out/'manifest.json', apply=True)
+    assert tree_md5(data) == before
+
+def test_command_refuses_an_out_folder_inside_the_data_and_applying_to_elpv(tmp_path):
+    data = _shapes(tmp_path/'data', n=2)
+    with pytest.raises(ValueError, match='inside the data folder'): clean_command(data, out=data/'clean')
+    with pytest.raises(ValueError, match='read-only'): clean_command(apply=True)
+
+def test_near_duplicates_link_altered_copies_only(tmp_path):
+    data = _shapes(tmp_path/'data', n=6)
+    a = sorted((data/'circle').iterdir())[0]
+    with Image.open(a) as im: im.resize((40, 40)).save(data/'circle'/'bigger.png')
+    sets = near_duplicate_sets(sorted(data.rglob('*.png')))
+    assert [sorted(p.split('/')[-1] for p in s) for s in sets] == [sorted(['bigger.png', a.name])]
+    assert near_duplicate_sets([a]) == []
+
+def test_an_edited_report_with_a_relabel_but_no_class_is_refused(tmp_path):
+    data = _shapes(tmp_path/'data', n=2)
+    f = str(sorted((data/'circle').iterdir())[0])
+    report = tmp_path/'report.csv'
+    pd.DataFrame({'path': [f], 'kind': ['label issue'], 'action': ['relabel'], 'suggested': [None]}).to_csv(report, index=False)
+    before = tree_md5(data)
+    with pytest.raises(ValueError, match='no suggested label'): clean_command(data, out=tmp_path/'out', report=report, apply=True)
+    pd.DataFrame({'path': [f], 'do': ['relabel']}).to_csv(report, index=False)
+    with pytest.raises(KeyError, match='no action, suggested column'): clean_command(data, out=tmp_path/'out', report=report, apply=True)
+    assert tree_md5(data) == before
