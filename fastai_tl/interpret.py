@@ -119,9 +119,16 @@ def plot_precision_recall(self:ClassificationInterpretation, mark:float=None, fi
     return ap
 
 # %% ../nbs/06_interpret.ipynb #7cf83968
+def _default_layer(model):
+    "The layer `cam` explains by default: for EfficientNets the last stage but one (see the test on shapes below), otherwise the body's output"
+    try: blocks = [m for n, m in body_stages(model) if n.startswith('blocks.')]
+    except ValueError: blocks = []
+    return blocks[-2] if len(blocks) > 1 else model[0]
+
 def _layer(model, layer):
-    "The module `layer` names in `model`: the body's output (None), a stage of `body_stages`, or a dotted module path"
-    if layer is None: return model[0]
+    "The module `layer` names in `model`: the default (None), the body's output ('body'), a stage of `body_stages`, or a dotted module path"
+    if layer is None: return _default_layer(model)
+    if layer == 'body': return model[0]
     if isinstance(layer, nn.Module): return layer
     try: stages = dict(body_stages(model))
     except ValueError: stages = {}
@@ -132,7 +139,7 @@ def _layer(model, layer):
 # %% ../nbs/06_interpret.ipynb #6cab5f85
 @patch
 def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np.ndarray:
-    "Heat maps (n, h, w) in [0, 1] by CAM `method` for the normalised batch `xb`, explaining `classes` (default: the predicted ones) at `layer` (default: the last stage of the body)"
+    "Heat maps (n, h, w) in [0, 1] by CAM `method` for the normalised batch `xb`, explaining `classes` (default: the predicted ones) at `layer` (default: see `_default_layer`)"
     if classes is None:
         with torch.no_grad(): classes = self.loss_func.decodes(self.loss_func.activation(self.model.eval()(xb)))
     lf = self.loss_func

@@ -1,5 +1,5 @@
 "The `fastai-tl` console command, run as a user runs it: a real process, its output and its exit status."
-import subprocess
+import json, subprocess
 from fastai_tl.data import make_shapes
 
 def fastai_tl(*args):
@@ -37,8 +37,26 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     make_shapes(tmp_path/'data', n_per_class=8, size=48)
     r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--out', tmp_path/'out')
     assert r.returncode == 0, r.stderr
-    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
+    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'model.json', 'model.safetensors', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
     assert 'accuracy' in r.stdout and 'Written to' in r.stdout
+    r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', tmp_path/'data'/'square'/'square_000.png', '--json')
+    assert r.returncode == 0, r.stderr
+    preds = json.loads(r.stdout)
+    assert len(preds) == 9 and {p['prediction'] for p in preds} <= {'circle', 'square', 'triangle'}
+    assert all(abs(sum(p['probabilities'].values()) - 1) < 1e-4 for p in preds)
+
+def test_predict_refuses_a_pickle_and_reports_bad_files(tmp_path):
+    import pickle
+    marker = tmp_path/'pwned'
+    class Payload:
+        def __reduce__(self): return (open, (str(marker), 'w'))
+    (tmp_path/'model').mkdir()
+    (tmp_path/'model'/'model.pkl').write_bytes(pickle.dumps(Payload()))
+    r = fastai_tl('predict', tmp_path/'model', tmp_path)
+    assert r.returncode != 0 and 'Traceback' not in r.stderr and 'pickle' in r.stderr.lower(), r.stderr
+    assert not marker.exists()
+    r = fastai_tl('predict', tmp_path/'no_model', tmp_path)
+    assert r.returncode != 0 and 'Traceback' not in r.stderr, r.stderr
 
 def test_train_bad_input_ends_with_a_message(tmp_path):
     csv = tmp_path/'labels.csv'

@@ -1,0 +1,105 @@
+"""Regenerate the README's results section from bench/results/*.json: the one command after running any benchmark.
+
+Writes the tables into the marked cell of nbs/index.ipynb, then renders README.md from it (as `python tests/test_sync.py` does).
+Usage: python bench/report.py"""
+import json, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT/'bench'/'results'
+MARK = '<!-- results: written by `python bench/report.py` -->'
+
+def _load(name):
+    f = RESULTS/f'{name}.json'
+    return json.loads(f.read_text()) if f.exists() else None
+
+def _pm(res, key, pct=True):
+    "'mean ± sd' of `key` in a result with 'mean' and 'sd' dicts"
+    m, s = res['mean'][key], res['sd'].get(key) or 0
+    return f'{100*m:.1f} ± {100*s:.1f}%' if pct else f'{m:.0f} ± {s:.0f}'
+
+def elpv_table() -> list:
+    b, g = _load('elpv_binary_cpu'), _load('elpv_grade_cpu')
+    if not b: return []
+    n = len(b['runs'])
+    lines = ['### ELPV, the paper\'s protocol', '',
+             f"75/25 split stratified by defect probability and cell type (1,968 / 656 cells), mean ± SD over {n} split seeds; "
+             f"`fastai-tl train` with its defaults ({b['machine']}). Reproduce: `python bench/elpv.py` and `python bench/elpv.py --task grade`.", '',
+             '| model | binary accuracy | mono | poly | defective precision / recall / F1 | 4-class accuracy | 4-class macro-F1 | wall time |',
+             '|---|---|---|---|---|---|---|---|']
+    grade = (_pm(g, 'accuracy'), _pm(g, 'macro_f1')) if g else ('not run', 'not run')
+    lines.append(f"| **fastai_tl, CPU recipe** (EfficientNet-Lite0) | **{_pm(b, 'accuracy')}** | {_pm(b, 'mono')} | {_pm(b, 'poly')} | "
+                 f"{100*b['mean']['precision']:.1f} / {100*b['mean']['recall']:.1f} / {100*b['mean']['f1']:.1f}% | {grade[0]} | {grade[1]} | {_pm(b, 'seconds', pct=False)} s |")
+    lines += ['| VGG-19 fine-tuned, Deitsch et al. 2019 (GPU) | 88.42% (average accuracy, as published) | | | | | | |',
+              '| SVM on hand-made features, Deitsch et al. 2019 | 82.44% (average accuracy, as published) | | | | | | |',
+              '| ResNet-152 (2025) | 90.13% | | | | | | |',
+              '| transformer model card | 91.7% | | | | | | |',
+              f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
+              f"{_pm(g, 'majority') if g else ''} | | |", '']
+    return lines
+
+def speed_table() -> list:
+    s = _load('speed_levers')
+    if not s: return []
+    import pandas as pd
+    df = pd.DataFrame(s['runs'])
+    lines = ['### Speed levers: the kit against plain fastai', '',
+             f"Same backbone (Lite0), data (ELPV at {s['size']} px), epochs and seed in one process, over {df.seed.nunique()} seeds. "
+             "Reproduce: `python bench/speed_levers.py`.", '',
+             '| phase | fastai | accuracy | time | fastai_tl | accuracy | time | speed-up |', '|---|---|---|---|---|---|---|---|']
+    for name, d in df.groupby('compare', sort=False):
+        lines.append(f"| {name} ({d.epochs.iloc[0]} epochs) | {d.fastai.iloc[0]} | {100*d.fastai_acc.mean():.1f} ± {100*d.fastai_acc.std():.1f}% | "
+                     f"{d.fastai_s.mean():.0f} s | {d.kit.iloc[0]} | {100*d.kit_acc.mean():.1f} ± {100*d.kit_acc.std():.1f}% | {d.kit_s.mean():.0f} s | "
+                     f"**{d.ratio.mean():.1f}× ± {d.ratio.std():.1f}** |")
+    return lines + ['']
+
+def backbone_table() -> list:
+    b = _load('backbones')
+    if not b: return []
+    lines = ['### The embedded backbones', '',
+             f"ELPV, split seed {b['seed']}, {b['size']} px, {b['epochs']} epochs of cached partial fine-tuning from `{b['cut']}`. "
+             "Reproduce: `python bench/backbones.py`.", '',
+             '| backbone | accuracy | precision | recall | F1 | time | parameters |', '|---|---|---|---|---|---|---|']
+    for r in b['table']:
+        lines.append(f"| {r['backbone']} | {100*r['accuracy']:.1f}% | {100*r['precision']:.1f}% | {100*r['recall']:.1f}% | {100*r['f1']:.1f}% | "
+                     f"{r['seconds']:.0f} s | {r['parameters']/1e6:.1f} M |")
+    return lines + ['']
+
+def inference_table() -> list:
+    p, s = _load('predict_speed'), _load('service_load')
+    lines = []
+    if p:
+        lines += ['### Inference on the CPU', '', f"{p.get('machine', '')}. Reproduce: `python bench/predict_speed.py`.", '',
+                  '| predictor | images/s |', '|---|---|']
+        lines += [f"| {k} | {v:.1f} |" for k, v in p['images_per_s'].items()]
+        lines += ['', *[f'- {line}' for line in p.get('notes', [])], '']
+    if s:
+        lines += [f"Service (`fastai-tl serve`, one worker): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
+                  f"{s['rps']:.1f} requests/s with {s['clients']} concurrent clients. Reproduce: `python bench/service_load.py`.", '']
+    return lines
+
+def lesson_table() -> list:
+    t = _load('lesson_times')
+    if not t: return []
+    lines = ['### Lessons', '', 'Wall time of each notebook in a fresh process. Reproduce: `python bench/lesson_times.py`.', '',
+             '| lesson | quick mode (tests) | full run |', '|---|---|---|']
+    fmt = lambda v: f'{v/60:.1f} min' if v else ''
+    lines += [f"| {nb} | {fmt(v.get('quick'))} | {fmt(v.get('full'))} |" for nb, v in sorted(t.items())]
+    return lines + ['']
+
+def results_markdown() -> str:
+    body = [*elpv_table(), *speed_table(), *backbone_table(), *inference_table(), *lesson_table()]
+    return '\n'.join([MARK, '## Results', '', *body]).rstrip() + '\n'
+
+def main():
+    nb_path = ROOT/'nbs'/'index.ipynb'
+    nb = json.loads(nb_path.read_text())
+    cell = next((c for c in nb['cells'] if ''.join(c['source']).startswith(MARK)), None)
+    if cell is None: sys.exit(f"No cell starting with {MARK!r} in {nb_path}: add a markdown cell holding just that line where the results belong")
+    text = results_markdown().rstrip('\n').split('\n')
+    cell['source'] = [l + '\n' for l in text[:-1]] + [text[-1]]
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    subprocess.run([sys.executable, str(ROOT/'tests'/'test_sync.py')], check=True)
+    print(f'Wrote the results into {nb_path} and README.md')
+
+if __name__ == '__main__': main()

@@ -1,0 +1,221 @@
+"Safe export and loading without pickle, the batch predictor against fastai's own predictions, ONNX, and `predict_command`."
+import io, json, pickle, subprocess, sys, warnings
+import numpy as np, pandas as pd, pytest, torch
+from torch import nn
+from PIL import Image, ImageOps
+from fastcore.test import test_close as assert_close
+from fastai.vision.all import (AdaptiveConcatPool2d, ColReader, CropPad, DataBlock, Flatten, ImageBlock, ImageDataLoaders, MultiCategoryBlock,
+                               Normalize, RegressionBlock, Resize, imagenet_stats)
+from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.learner import cnn_learner
+from fastai_tl.deploy import *
+
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+
+@pytest.fixture(scope='module')
+def shapes(tmp_path_factory):
+    "24 shapes at 64 px, and odd images: other sizes and aspect ratios (crops), smaller than the model's input (upscaling), other colour modes and formats"
+    d = tmp_path_factory.mktemp('shapes')
+    make_shapes(d/'train', n_per_class=8, size=64)
+    odd, src = d/'odd', Image.open(d/'train'/'circle'/'circle_000.png')
+    odd.mkdir()
+    src.resize((100, 40)).save(odd/'wide.png')
+    src.resize((30, 50)).save(odd/'small_tall.png')
+    src.convert('L').save(odd/'grey.png')
+    src.convert('RGBA').save(odd/'rgba.png')
+    src.convert('P').save(odd/'palette.bmp')
+    src.resize((80, 61)).save(odd/'photo.jpg', quality=90)
+    return d
+
+@pytest.fixture(scope='module')
+def learn(shapes):
+    "An untrained head: its probabilities are spread out, so that small differences in the input would show"
+    return cnn_learner(image_dls(shapes/'train', size=48, bs=8))
+
+@pytest.fixture(scope='module')
+def exported(learn, tmp_path_factory): return learn.export_safe(tmp_path_factory.mktemp('export')/'model')
+
+def _probs(records, classes): return torch.tensor([[r['probabilities'][c] for c in classes] for r in records])
+
+def _fastai_probs(learn, files):
+    with learn.no_bar(): return learn.get_preds(dl=learn.dls.test_dl(files, num_workers=0))[0]
+
+def test_export_writes_weights_and_a_description(learn, exported):
+    assert sorted(p.name for p in exported.iterdir()) == ['model.json', 'model.safetensors']
+    meta = json.loads((exported/'model.json').read_text())
+    assert (meta['backbone'], meta['problem'], meta['classes']) == ('efficientnet_lite0', 'multiclass', ['circle', 'square', 'triangle'])
+    assert (meta['size'], meta['resize'], meta['mean'], meta['std']) == ([48, 48], 'crop', [0.5]*3, [0.5]*3)
+    assert meta['head'] == dict(n_out=3, pool=True, concat_pool=True, lin_ftrs=[512], ps=[0.25, 0.5], first_bn=True, bn_final=False, y_range=None)
+    model, _ = load_safe(exported)
+    for a, b in zip(model.state_dict().values(), learn.model.state_dict().values()): assert torch.equal(a, b)
+
+def test_predictions_equal_fastai_get_preds(learn, exported, shapes):
+    files = sorted((shapes/'odd').iterdir()) + list(learn.dls.valid.items.path)
+    records = Predictor(exported, bs=4).predict(files)
+    assert [r['file'] for r in records] == [str(f) for f in files]
+    want = _fastai_probs(learn, files)
+    assert want.max(1).values.min() < 0.9, 'the untrained head should give spread-out probabilities'
+    assert_close(_probs(records, learn.dls.vocab), want, eps=1e-4)
+    assert [r['prediction'] for r in records] == [learn.dls.vocab[i] for i in want.argmax(1)]
+
+def test_pil_images_and_bytes_give_the_same_predictions(exported, shapes):
+    fn = shapes/'odd'/'photo.jpg'
+    pred = Predictor(exported)
+    by_path, by_bytes, by_pil = pred.predict([fn, fn.read_bytes(), Image.open(fn)])
+    assert by_bytes['file'] == 'image 1' and by_pil['file'] == 'image 2'
+    assert by_path['probabilities'] == by_bytes['probabilities'] == by_pil['probabilities']
+
+@pytest.mark.parametrize('method,pad_mode', [('squish', 'reflection'), ('pad', 'zeros')])
+def test_other_resize_methods_and_a_torchvision_backbone(shapes, tmp_path, method, pad_mode):
+    dls = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method=method, pad_mode=pad_mode),
+                                       batch_tfms=Normalize.from_stats(*imagenet_stats), num_workers=0)
+    learn = cnn_learner(dls, 'resnet18', pretrained=False)
+    pred = Predictor(learn.export_safe(tmp_path/'m'))
+    files = sorted((shapes/'odd').iterdir())
+    assert_close(_probs(pred.predict(files), dls.vocab), _fastai_probs(learn, files), eps=1e-4)
+
+def test_binary_keeps_positive_class_and_threshold(shapes, tmp_path):
+    df = pd.DataFrame({'path': [str(p) for p in sorted((shapes/'train').glob('[cs]*/*.png'))]})
+    df['label'] = [p.split('/')[-2] for p in df.path]
+    learn = cnn_learner(image_dls(df, size=48, bs=8), pos_class='square', thresh=0.3)
+    meta = json.loads((learn.export_safe(tmp_path/'m')/'model.json').read_text())
+    assert (meta['problem'], meta['pos_class'], meta['thresh'], meta['head']['n_out']) == ('binary', 'square', 0.3, 1)
+    files = list(df.path)
+    records = Predictor(tmp_path/'m').predict(files)
+    want = _fastai_probs(learn, files)
+    assert_close(_probs(records, ['circle', 'square']), want, eps=1e-4)
+    assert [r['prediction'] == 'square' for r in records] == [bool(p >= 0.3) for p in want[:, 1]]
+
+def test_multilabel_and_regression(shapes, tmp_path):
+    df = pd.DataFrame({'path': [str(p) for p in sorted((shapes/'train').glob('*/*.png'))]})
+    df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
+    df['value'] = np.linspace(0, 1, len(df))
+    common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
+    multi = DataBlock((ImageBlock, MultiCategoryBlock), get_y=ColReader('labels', label_delim=' '), **common).dataloaders(df, bs=8, num_workers=0)
+    reg = DataBlock((ImageBlock, RegressionBlock), get_y=ColReader('value'), **common).dataloaders(df, bs=8, num_workers=0)
+    files = list(df.path[:6])
+    for dls, name in ((multi, 'multi'), (reg, 'reg')):
+        learn = cnn_learner(dls)
+        records = Predictor(learn.export_safe(tmp_path/name)).predict(files)
+        want = _fastai_probs(learn, files)
+        if name == 'multi':
+            assert_close(_probs(records, dls.vocab), want, eps=1e-4)
+            assert [r['prediction'] for r in records] == [[c for c, p in zip(dls.vocab, row) if p >= 0.5] for row in want]
+        else:
+            assert_close(torch.tensor([r['prediction'] for r in records]), want[:, 0], eps=1e-4)
+            assert all(r['probabilities'] == {} for r in records)
+
+def test_models_it_cannot_describe_are_refused(shapes, tmp_path):
+    dls = image_dls(shapes/'train', size=48, bs=8)
+    head = nn.Sequential(AdaptiveConcatPool2d(), Flatten(), nn.Linear(2560, 16), nn.Tanh(), nn.Linear(16, 3))
+    with pytest.raises(ValueError, match='cannot describe this model'): cnn_learner(dls, custom_head=head).export_safe(tmp_path/'custom')
+    crop = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, bs=8, item_tfms=[Resize(48), CropPad(40)], num_workers=0)
+    with pytest.raises(ValueError, match='cannot reproduce the transform CropPad'): cnn_learner(crop).export_safe(tmp_path/'crop')
+    assert not (tmp_path/'custom').exists() and not (tmp_path/'crop').exists()
+
+class Payload:
+    "Unpickling this writes a marker file: a harmless stand-in for code that takes over the machine"
+    def __init__(self, marker): self.marker = str(marker)
+    def __reduce__(self): return (exec, (f"open({self.marker!r}, 'w').write('this ran while loading')",))
+
+def test_the_payload_runs_when_unpickled(tmp_path):
+    "The check that makes the next test meaningful: the crafted files do run code when something unpickles them"
+    marker, fn = tmp_path/'marker', tmp_path/'model.pkl'
+    torch.save(Payload(marker), fn)
+    subprocess.run([sys.executable, '-c', f"import torch; torch.load({str(fn)!r}, weights_only=False)"], check=True)
+    assert marker.exists()
+
+def _plant(kind, folder, exported, marker):
+    "A folder (or file) holding a crafted pickle where a model should be"
+    folder.mkdir()
+    if kind == 'model.pkl (torch.save)': torch.save(Payload(marker), folder/'model.pkl')
+    if kind == 'model.pkl (raw pickle)': (folder/'model.pkl').write_bytes(pickle.dumps(Payload(marker)))
+    if kind.startswith('model.safetensors'):
+        (folder/'model.json').write_text((exported/'model.json').read_text())
+        if 'raw' in kind: (folder/'model.safetensors').write_bytes(pickle.dumps(Payload(marker)))
+        else: torch.save(Payload(marker), folder/'model.safetensors')
+    if kind == 'the .pkl file itself':
+        torch.save(Payload(marker), folder/'export.pkl')
+        return folder/'export.pkl'
+    return folder
+
+@pytest.mark.parametrize('kind', ['model.pkl (torch.save)', 'model.pkl (raw pickle)', 'model.safetensors (torch.save)',
+                                  'model.safetensors (raw pickle)', 'the .pkl file itself'])
+def test_crafted_pickle_is_refused_without_running(kind, exported, tmp_path):
+    marker = tmp_path/'marker'
+    path = _plant(kind, tmp_path/'model', exported, marker)
+    for load in (load_safe, Predictor, create_app):
+        with pytest.raises(UnsafeModelError) as e: load(path)
+        assert 'pickle' in str(e.value) and 'it was not opened' in str(e.value)
+    with pytest.raises((UnsafeModelError, FileNotFoundError)): Predictor(path, runtime='onnx')   # reads model.json and model.onnx only
+    assert not marker.exists(), 'the payload ran'
+
+def test_bad_folders_say_what_is_wrong(exported, tmp_path):
+    with pytest.raises(FileNotFoundError, match='is not a folder'): load_safe(tmp_path/'missing')
+    (tmp_path/'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='has no model.json'): load_safe(tmp_path/'empty')
+    (tmp_path/'bad').mkdir()
+    (tmp_path/'bad'/'model.safetensors').write_bytes((exported/'model.safetensors').read_bytes())
+    meta = json.loads((exported/'model.json').read_text())
+    for text, msg in (('{"format"', 'is not valid JSON'), ('[]', 'is not a description written by learn.export_safe'),
+                      (json.dumps({**meta, 'backbone': 'hf-hub:someone/model'}), 'Unknown backbone')):   # never fetched
+        (tmp_path/'bad'/'model.json').write_text(text)
+        with pytest.raises(ValueError, match=msg): load_safe(tmp_path/'bad')
+
+def _png(img):
+    b = io.BytesIO()
+    img.save(b, 'PNG')
+    return b.getvalue()
+
+def test_bad_files_are_reported_per_item(exported, shapes, tmp_path):
+    good = shapes/'train'/'square'/'square_001.png'
+    (tmp_path/'zero.png').write_bytes(b'')
+    (tmp_path/'text.png').write_text('not an image')
+    (tmp_path/'cut.png').write_bytes(good.read_bytes()[:200])
+    (tmp_path/'bomb.png').write_bytes(_png(Image.new('P', (20000, 20000))))
+    gif = io.BytesIO(); Image.new('RGB', (8, 8)).save(gif, 'GIF')
+    items = [good, tmp_path/'zero.png', tmp_path/'text.png', tmp_path/'cut.png', tmp_path/'missing.png', tmp_path/'bomb.png', gif.getvalue(), 42, good]
+    records = Predictor(exported, bs=4).predict(items)
+    errors = [r.get('error', '') for r in records]
+    assert records[0]['prediction'] and records[-1]['probabilities'] == records[0]['probabilities']
+    for i, expected in [(1, 'empty'), (2, 'is not a JPEG, PNG, BMP, TIFF or WebP image'), (3, 'cannot be decoded'), (4, 'No such file'),
+                        (5, 'more pixels than the limit'), (6, 'is not a JPEG'), (7, 'pass a file path, bytes or a PIL image')]:
+        assert expected in errors[i], (i, errors[i])
+    table = results_table(records)
+    assert list(table.columns) == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and table.error.astype(bool).sum() == 7
+
+def test_pixel_limit_is_checked_before_decoding(exported):
+    big = _png(Image.new('L', (3000, 2000)))
+    with pytest.raises(BadImage, match='6 million pixels, more than the limit of 5 million') as e: open_image(big, max_pixels=5_000_000)
+    assert e.value.status == 422
+    assert open_image(big, max_pixels=6_000_000).mode == 'RGB'
+
+def test_tta_averages_the_image_and_its_flips(exported):
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48, 3), dtype=np.uint8))   # the model's size: no resampling
+    pred = Predictor(exported)
+    views = pred.predict([img, ImageOps.mirror(img), ImageOps.flip(img)])
+    tta = pred.predict(img, tta=True)[0]
+    assert_close(_probs([tta], pred.classes)[0], _probs(views, pred.classes).mean(0), eps=1e-6)
+    assert tta['probabilities'] != views[0]['probabilities']
+
+def test_onnx_matches_pytorch_with_any_batch_size(exported, shapes):
+    import onnx
+    fn = export_onnx(exported)
+    assert fn == exported/'model.onnx' and not (exported/'model.onnx.data').exists()
+    assert onnx.load(str(fn)).graph.input[0].type.tensor_type.shape.dim[0].dim_param, 'the batch axis should be dynamic'
+    files = sorted((shapes/'odd').iterdir())[:5]
+    on_torch, on_onnx = Predictor(exported).predict(files), Predictor(exported, runtime='onnx', bs=2).predict(files)   # batches of 2, 2 and 1
+    assert_close(_probs(on_onnx, ['circle', 'square', 'triangle']), _probs(on_torch, ['circle', 'square', 'triangle']), eps=1e-4)
+    assert [r['prediction'] for r in on_onnx] == [r['prediction'] for r in on_torch]
+
+def test_predict_command_prints_a_table_or_json(exported, shapes, tmp_path):
+    (tmp_path/'text.png').write_text('not an image')
+    out = predict_command(exported, [shapes/'train'/'circle', tmp_path/'text.png'])
+    lines = out.splitlines()
+    assert lines[0].split() == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and len(lines) == 1 + 8 + 1
+    assert 'circle_007.png' in out and 'is not a JPEG' in lines[-1]
+    records = json.loads(predict_command(exported, [shapes/'train'/'square'/'square_000.png'], as_json=True, tta=True))
+    assert records[0]['file'].endswith('square_000.png') and set(records[0]['probabilities']) == {'circle', 'square', 'triangle'}
+    assert 'No such file' in predict_command(exported, [tmp_path/'nothing_here'])   # a missing path is an error row, not a crash
+    (tmp_path/'none').mkdir()
+    assert predict_command(exported, [tmp_path/'none']) == 'No images found.'

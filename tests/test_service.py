@@ -1,0 +1,173 @@
+"The web service as a user meets it: a real uvicorn process on loopback, good and bad uploads, concurrent clients, its OpenAPI spec under schemathesis, and the web page in headless Chromium."
+import io, json, os, shutil, subprocess, sys, tempfile, time, warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import httpx, pytest
+from PIL import Image
+from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.learner import cnn_learner
+from fastai_tl.deploy import Predictor, free_port, load_test
+
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+MAX_MB, MAX_FILES = 1, 4
+
+@pytest.fixture(scope='module')
+def shapes(tmp_path_factory):
+    d = tmp_path_factory.mktemp('shapes')
+    make_shapes(d, n_per_class=10, size=48)
+    return d
+
+@pytest.fixture(scope='module')
+def model(shapes, tmp_path_factory):
+    "A shapes classifier trained for two epochs (head only, on cached features), exported without pickle"
+    learn = cnn_learner(image_dls(shapes, size=48, bs=8))
+    with learn.no_bar(), learn.no_logging(): learn.fit_cached(2, 1e-2)
+    return learn.export_safe(tmp_path_factory.mktemp('export')/'model')
+
+@pytest.fixture(scope='module')
+def url(model, tmp_path_factory):
+    "The service, started as `fastai-tl serve` starts it, in its own process"
+    port, log = free_port(), tmp_path_factory.mktemp('log')/'server.log'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(['fastai-tl', 'serve', str(model), '--port', str(port), '--max-mb', str(MAX_MB), '--max-files', str(MAX_FILES)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    url, end = f'http://127.0.0.1:{port}', time.time() + 90
+    while True:
+        try:
+            if httpx.get(f'{url}/health').status_code == 200: break
+        except httpx.TransportError: pass
+        if proc.poll() is not None or time.time() > end:
+            proc.kill()
+            pytest.fail(f'the service did not start:\n{log.read_text()}')
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+def post(url, files, **kwargs): return httpx.post(f'{url}/predict', files=files, timeout=60, **kwargs)
+
+def encoded(fn, fmt):
+    b = io.BytesIO()
+    Image.open(fn).save(b, fmt)
+    return b.getvalue()
+
+def test_health_labels_and_docs(url):
+    assert httpx.get(f'{url}/health').json() == dict(status='ok', backbone='efficientnet_lite0', problem='multiclass', runtime='torch', size=[48, 48])
+    assert httpx.get(f'{url}/labels').json()['labels'] == ['circle', 'square', 'triangle']
+    spec = httpx.get(f'{url}/openapi.json').json()
+    assert set(spec['paths']) == {'/predict', '/health', '/labels'}
+    assert {'200', '400', '413', '415', '422'} <= set(spec['paths']['/predict']['post']['responses'])
+    assert 'swagger-ui' in httpx.get(f'{url}/docs').text
+
+@pytest.fixture(scope='module')
+def in_process(model): return Predictor(model)
+
+@pytest.mark.parametrize('fmt', ['PNG', 'JPEG', 'BMP', 'TIFF', 'WEBP'])
+def test_each_format_is_judged_by_content_and_predicted_as_in_process(url, in_process, shapes, fmt):
+    data = encoded(shapes/'triangle'/'triangle_002.png', fmt)
+    r = post(url, {'files': ('photo.dat', data)})   # the name says nothing: the content decides
+    assert r.status_code == 200, r.text
+    got, = r.json()['predictions']
+    want, = in_process.predict([data], names=['photo.dat'])
+    assert got['file'] == 'photo.dat' and got['prediction'] == want['prediction'] == 'triangle'
+    assert got['probabilities'] == pytest.approx(want['probabilities'], abs=1e-6)
+
+def test_several_files_keep_their_order_and_names(url, shapes):
+    names = ['circle/circle_001.png', 'square/square_004.png', 'triangle/triangle_007.png', 'circle/circle_009.png']
+    r = post(url, [('files', (n, (shapes/n).read_bytes())) for n in names], params={'tta': 'true'})
+    assert r.status_code == 200, r.text
+    preds = r.json()['predictions']
+    assert [p['file'] for p in preds] == names and [p['prediction'] for p in preds] == [n.split('/')[0] for n in names]
+    assert all(abs(sum(p['probabilities'].values()) - 1) < 1e-5 for p in preds)
+
+def _png(img):
+    b = io.BytesIO()
+    img.save(b, 'PNG')
+    return b.getvalue()
+
+def _bad_uploads(shapes):
+    good = (shapes/'circle'/'circle_000.png').read_bytes()
+    gif = io.BytesIO(); Image.new('RGB', (8, 8)).save(gif, 'GIF')
+    return {   # name: (files or form data, expected status, words of the error)
+        'zero bytes': (dict(files={'files': ('zero.png', b'')}), 422, 'zero.png is empty'),
+        'text named .png': (dict(files={'files': ('notes.png', b'just some text')}), 415, 'notes.png is not a JPEG, PNG, BMP, TIFF or WebP image'),
+        'truncated PNG': (dict(files={'files': ('cut.png', good[:300])}), 422, 'cut.png cannot be decoded'),
+        'decompression bomb': (dict(files={'files': ('bomb.png', _png(Image.new('P', (20000, 20000))))}), 422, 'more pixels than the limit of 40 million'),
+        '48 megapixels': (dict(files={'files': ('big.png', _png(Image.new('L', (8000, 6000))))}), 422, '8000×6000 = 48 million pixels'),
+        'GIF': (dict(files={'files': ('anim.gif', gif.getvalue())}), 415, 'anim.gif is not a JPEG'),
+        'one bad among good': (dict(files=[('files', ('a.png', good)), ('files', ('b.png', b''))]), 422, '1 of 2 file(s) cannot be used: b.png is empty'),
+        'file over the limit': (dict(files={'files': ('large.png', good + bytes(2**20))}), 413, 'large.png is larger than the limit of 1 MB'),
+        'body over the limit': (dict(files={'files': ('huge.png', bytes(5 * 2**20))}), 413, 'larger than the limit of 4.1 MB'),
+        'too many files': (dict(files=[('files', (f'{i}.png', good)) for i in range(MAX_FILES + 1)]), 400, 'Too many files'),
+        'wrong field': (dict(files={'image': ('a.png', good)}), 422, "Send images as multipart form field 'files'"),
+        'text instead of a file': (dict(data={'files': 'a.png'}), 422, 'Expected UploadFile'),
+        'no body': (dict(), 422, 'files: Field required'),
+        'broken multipart': (dict(content=b'garbage', headers={'content-type': 'multipart/form-data; boundary=xyz'}), 400, 'Invalid multipart data'),
+    }
+
+def test_bad_uploads_get_a_clear_4xx_json_error(url, shapes):
+    for case, (kwargs, status, words) in _bad_uploads(shapes).items():
+        r = httpx.post(f'{url}/predict', timeout=60, **kwargs)
+        assert r.status_code == status and r.headers['content-type'] == 'application/json', (case, r.status_code, r.text)
+        assert words in r.json()['detail'], (case, r.json())
+    assert httpx.get(f'{url}/health').status_code == 200, 'the service should survive all of them'
+
+def test_sixteen_clients_at_once(url, shapes):
+    files = sorted(shapes.glob('*/*.png'))[:16]
+    with ThreadPoolExecutor(16) as ex:
+        rs = list(ex.map(lambda f: post(url, {'files': (f.name, f.read_bytes())}), files))
+    assert [r.status_code for r in rs] == [200] * 16
+    assert [r.json()['predictions'][0]['file'] for r in rs] == [f.name for f in files]
+    assert [r.json()['predictions'][0]['prediction'] for r in rs] == [f.parent.name for f in files]
+
+def test_load_test_times_successful_requests_only(url, shapes):
+    r = load_test(url, (shapes/'circle'/'circle_000.png').read_bytes(), n=12, clients=4)
+    assert (r['clients'], r['requests']) == (4, 12) and 0 < r['p50_ms'] <= r['p99_ms'] and r['requests_per_s'] > 0
+    with pytest.raises(httpx.HTTPStatusError): load_test(url, b'not an image', n=4, clients=2)   # a failing service is not timed as if it answered
+
+def test_schemathesis_finds_no_server_error_and_no_spec_violation(url):
+    # positive_data_acceptance is left out: the spec says "binary", and random bytes are schema-valid but not an image (415, by design)
+    r = subprocess.run([sys.executable, '-m', 'schemathesis.cli', 'run', f'{url}/openapi.json', '--checks', 'all', '--exclude-checks', 'positive_data_acceptance',
+                        '--max-examples', '40', '--workers', '2', '--suppress-health-check', 'all', '--no-color', '--request-timeout', '60'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert ' passed' in r.stdout and 'failed' not in r.stdout
+
+@pytest.fixture(scope='module')
+def browser():
+    "Headless Chromium through Selenium, with a fresh profile"
+    if not (shutil.which('chromedriver') and (shutil.which('chromium') or shutil.which('chromium-browser'))):
+        why = 'Debian packages chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)'
+        if os.environ.get('FASTAI_TL_REQUIRE_BROWSER'): pytest.fail(why)   # CI sets it: there the page must be tested
+        pytest.skip(why)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which('chromium') or shutil.which('chromium-browser')
+    with tempfile.TemporaryDirectory() as profile:
+        for a in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+                  '--disable-component-update', '--disable-sync', '--no-first-run', f'--user-data-dir={profile}', '--window-size=900,1000']:
+            opts.add_argument(a)
+        driver = webdriver.Chrome(options=opts, service=Service(shutil.which('chromedriver')))
+        yield driver
+        driver.quit()
+
+def test_the_page_classifies_an_uploaded_image_and_shows_errors(url, browser, shapes, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(f'{url}/')
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda b: 'circle, square, triangle' in b.find_element(By.ID, 'model').text)
+    camera = browser.find_element(By.ID, 'camera')
+    assert (camera.get_attribute('accept'), camera.get_attribute('capture')) == ('image/*', 'environment')
+    browser.find_element(By.ID, 'file').send_keys(str(shapes/'square'/'square_003.png'))
+    wait.until(lambda b: b.find_elements(By.ID, 'prediction'))
+    assert browser.find_element(By.ID, 'prediction').text == 'square'
+    rows = [r.text.split('\n') for r in browser.find_elements(By.CSS_SELECTOR, '#result .row')]
+    assert [r[0] for r in rows][0] == 'square' and len(rows) == 3 and rows[0][1].endswith('%')
+    assert browser.find_element(By.ID, 'preview').is_displayed()
+    (tmp_path/'notes.png').write_text('not an image')
+    browser.find_element(By.ID, 'file').send_keys(str(tmp_path/'notes.png'))
+    wait.until(lambda b: b.find_element(By.ID, 'error').is_displayed())
+    assert 'notes.png: is not a JPEG, PNG, BMP, TIFF or WebP image' in browser.find_element(By.ID, 'error').text
+    assert not browser.find_elements(By.ID, 'prediction')
