@@ -21,7 +21,9 @@ PUBLISHED = {'VGG-19 fine-tuned (Deitsch et al. 2019)': 0.8842, 'SVM on hand-mad
 def machine() -> str:
     "The device the run used, in words"
     if torch.cuda.is_available(): return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}"
+    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), None) \
+          if Path('/proc/cpuinfo').exists() else None
+    return f"{cpu or platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}"
 
 def run_seed(seed, task, extra) -> dict:
     "Train once with `fastai-tl train` on split `seed` and score its validation predictions"

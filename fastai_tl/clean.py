@@ -21,15 +21,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .data import folder_df, backbone_stats, elpv_df
+from .data import folder_df, image_table, backbone_stats, elpv_df
 from .models import load_backbone
 
 # %% auto #0
 __all__ = ['cleanvision_kinds', 'finding_columns', 'kind_order', 'plant_problems', 'screen_file', 'screen_files', 'run_imagelab',
            'file_findings', 'image_findings', 'duplicate_findings', 'near_duplicate_sets', 'image_features',
            'out_of_sample_probs', 'label_issues', 'label_findings', 'show_findings', 'loss_findings', 'merge_findings',
-           'image_table', 'clean_report', 'report_html', 'save_report', 'read_manifest', 'quarantine', 'relabel',
-           'undo', 'apply_report', 'tree_md5', 'image_cleaner', 'apply_cleaner', 'clean_command', 'duplicate_groups']
+           'clean_report', 'report_html', 'save_report', 'read_manifest', 'quarantine', 'relabel', 'undo',
+           'apply_report', 'tree_md5', 'image_cleaner', 'apply_cleaner', 'clean_command', 'duplicate_groups']
 
 # %% ../nbs/07_clean.ipynb #d85c963d
 def plant_problems(root, n_flips:int=9, seed:int=0) -> dict:
@@ -254,21 +254,6 @@ def merge_findings(*frames) -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True) if frames else _findings([])
     df['kind'] = pd.Categorical(df.kind, categories=kind_order, ordered=True)
     return df.sort_values(['kind', 'score'], kind='stable').reset_index(drop=True)
-
-# %% ../nbs/07_clean.ipynb #8189d13d
-def image_table(source, label:str='label') -> pd.DataFrame:
-    "The images of `source`, a folder of class folders, a CSV with a `path` column or a DataFrame, with absolute paths"
-    if isinstance(source, pd.DataFrame): df = source.reset_index(drop=True)
-    elif Path(source).suffix.lower() == '.csv':
-        csv = Path(source)
-        if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist. Pass a folder of class folders, or a CSV with a path and a {label} column")
-        df = pd.read_csv(csv)
-        if 'path' not in df.columns: raise KeyError(f"{csv} has no 'path' column; its columns are: {', '.join(map(str, df.columns))}")
-        df['path'] = [str(p if Path(p).is_absolute() else (csv.parent/p).absolute()) for p in df.path]
-    else: df = folder_df(source)
-    if not len(df): raise ValueError("The table is empty: there are no images to check")
-    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}")
-    return df
 
 # %% ../nbs/07_clean.ipynb #299f06cd
 def _rows(feats, paths):

@@ -11,7 +11,7 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   
 import matplotlib
 matplotlib.use('Agg')   # the command writes plots to files; it needs no screen
 from fastai.vision.all import ClassificationInterpretation, set_seed, valley
-from .data import elpv_df, folder_df, find_bad_images, image_summary, split_df, image_dls
+from .data import elpv_df, folder_df, image_table, find_bad_images, image_summary, split_df, image_dls
 from .models import embedded_backbones
 from .learner import cnn_learner
 import fastai_tl.interpret   # the kit's confusion matrix and predictions table, patched onto ClassificationInterpretation
@@ -33,18 +33,6 @@ def describe_data(folder=None) -> str:
     lines += [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]] if bad else ['Every file opens as an image.']
     return '\n'.join(lines)
 
-# %% ../nbs/10_cli.ipynb #b20410b3
-def _load_table(data, label):
-    "The images of `data`, a folder or a CSV with `path` and `label` columns, as a DataFrame"
-    data = Path(data)
-    if data.suffix.lower() != '.csv': return folder_df(data)
-    if not data.exists(): raise FileNotFoundError(f"{data} does not exist")
-    df = pd.read_csv(data)
-    for c in ('path', label):
-        if c not in df.columns: raise KeyError(f"{data} has no {c!r} column; its columns are: {', '.join(df.columns)}")
-    df['path'] = [str(p if Path(p).is_absolute() else (data.parent/p).absolute()) for p in df.path]
-    return df
-
 # %% ../nbs/10_cli.ipynb #d48bbbdb
 def _save_plot(fig, fn):
     fig.savefig(fn, dpi=100, bbox_inches='tight')
@@ -61,7 +49,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
     if data is None: df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
-    else: df = _load_table(data, label)
+    else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
     learn = cnn_learner(dls, backbone, pos_class=pos_class)

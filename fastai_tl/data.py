@@ -14,9 +14,9 @@ from sklearn.model_selection import train_test_split, GroupShuffleSplit, Stratif
 from fastai.vision.all import *
 
 # %% auto #0
-__all__ = ['elpv_grades', 'aug_presets', 'elpv_df', 'make_shapes', 'folder_df', 'split_df', 'split_summary', 'check_leakage',
-           'find_bad_images', 'backbone_stats', 'shift_mat', 'shear_mat', 'keras_augs', 'aug_preset', 'image_dls',
-           'plot_class_counts', 'image_summary']
+__all__ = ['elpv_grades', 'aug_presets', 'elpv_df', 'make_shapes', 'folder_df', 'image_table', 'split_df', 'split_summary',
+           'check_leakage', 'find_bad_images', 'backbone_stats', 'shift_mat', 'shear_mat', 'keras_augs', 'aug_preset',
+           'image_dls', 'plot_class_counts', 'image_summary']
 
 # %% ../nbs/01_data.ipynb #826ef142
 elpv_grades = ['0', '1/3', '2/3', '1']
@@ -71,6 +71,21 @@ def folder_df(path) -> pd.DataFrame:
     df = pd.DataFrame({'path': [str(f.absolute()) for f in files], 'label': [f.parent.name for f in files]})
     tops = [f.relative_to(path).parts[0].lower() for f in files]
     if any(t in _split_names for t in tops): df['split'] = [_split_names.get(t, 'train') for t in tops]
+    return df
+
+# %% ../nbs/01_data.ipynb #53562ae8
+def image_table(source, label:str='label') -> pd.DataFrame:
+    "The images of `source`, a folder of class folders, a CSV with a `path` column or a DataFrame, as a table with absolute paths"
+    if isinstance(source, pd.DataFrame): df = source.reset_index(drop=True)
+    elif Path(source).suffix.lower() == '.csv':
+        csv = Path(source)
+        if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist. Pass a folder of class folders, or a CSV with a path and a {label} column")
+        df = pd.read_csv(csv)
+        if 'path' not in df.columns: raise KeyError(f"{csv} has no 'path' column; its columns are: {', '.join(map(str, df.columns))}")
+        df['path'] = [str(p if Path(p).is_absolute() else (csv.parent/p).absolute()) for p in df.path]
+    else: df = folder_df(source)
+    if not len(df): raise ValueError("The table is empty: there are no images")
+    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}")
     return df
 
 # %% ../nbs/01_data.ipynb #212d7a8b
