@@ -227,7 +227,7 @@ def show_findings(report:pd.DataFrame, kind:str='label issue', n:int=8, ncols:in
         titles.append(f'{r.label} → {r.suggested}\np={r.score:.2f}' if pd.notna(r.suggested) else f'{Path(r.path).name}\n{r.label}')
         if pd.notna(r.other): ims.append(PILImage.create(r.other)); titles.append(f'{Path(r.other).name} (kept)')
     ncols = min(ncols, len(ims))
-    show_images(ims, nrows=math.ceil(len(ims)/ncols), ncols=ncols, titles=titles, figsize=figsize,
+    show_images(ims, nrows=math.ceil(len(ims)/ncols), ncols=ncols, titles=titles, figsize=figsize, layout='constrained',
                 suptitle=f'{kind}: {len(rows)} of {(report.kind == kind).sum()}')
 
 # %% ../nbs/07_clean.ipynb #81dff298
