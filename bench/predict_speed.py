@@ -4,13 +4,14 @@ Exports the ELPV classifier (EfficientNet-Lite0, its head untrained: speed does 
 `export_onnx`, then times each way of predicting the same validation cells, from the PNG files to the decisions, several times.
 Prints images/s as mean and standard deviation over the repeats, and each way's speed relative to the `learn.predict` loop.
 Usage: python bench/predict_speed.py [--n 64] [--repeats 5] [--size 224] [--bs 32]"""
-import argparse, os, platform, tempfile, time, warnings
+import argparse, json, os, platform, tempfile, time, warnings
 from pathlib import Path
 import pandas as pd, torch
 warnings.filterwarnings('ignore')
 from fastai_tl.data import elpv_df, split_df, image_dls
 from fastai_tl.learner import cnn_learner
 from fastai_tl.deploy import Predictor, export_onnx
+from elpv import machine
 
 def elpv_model(size:int, folder) -> tuple:
     "The ELPV learner at `size` px, its safe export in `folder` (with model.onnx), and the validation cells' files"
@@ -54,5 +55,9 @@ def main():
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}), load average {os.getloadavg()[0]:.1f}; {args.n} ELPV cells at {args.size} px, {args.repeats} repeats")
     print(df.round(2).to_string())
+    out = Path(__file__).parent/'results'/'predict_speed.json'
+    out.write_text(json.dumps(dict(machine=machine(), images_per_s=df['images/s'].round(1).to_dict(), sd=df['sd'].round(1).to_dict(),
+        notes=[f"{args.n} ELPV cells at {args.size} px from PNG files to decisions, mean of {args.repeats} runs; the predictor is "
+               f"{df['× learn.predict'].iloc[1]:.1f}x (PyTorch) and {df['× learn.predict'].iloc[2]:.1f}x (onnxruntime) a `learn.predict` loop"]), indent=1) + '\n')
 
 if __name__ == '__main__': main()

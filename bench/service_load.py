@@ -4,7 +4,7 @@ Exports the ELPV classifier as `bench/predict_speed.py` does, starts `serve` in 
 `fastai-tl serve` would), and sends one validation cell with `load_test` from 1 and from 8 concurrent clients, several times.
 Prints each run, then the mean and standard deviation over the repeats.
 Usage: python bench/service_load.py [--requests 200] [--repeats 3] [--runtime torch|onnx] [--size 224]"""
-import argparse, os, platform, subprocess, sys, tempfile, time
+import argparse, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 import httpx, pandas as pd
 from predict_speed import elpv_model
@@ -43,5 +43,9 @@ def main():
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}, load average {os.getloadavg()[0]:.1f}; "
           f"runtime {args.runtime}, one {len(image)/1e3:.0f} KB ELPV cell at {args.size} px, {args.requests} requests per run, {args.repeats} runs")
     print(df.round(1).to_string())
+    one, eight = df.loc[1], df.loc[8]
+    out = Path(__file__).parent/'results'/'service_load.json'
+    out.write_text(json.dumps(dict(p50_ms=one[('p50_ms', 'mean')], p99_ms=one[('p99_ms', 'mean')], rps=eight[('requests_per_s', 'mean')],
+                                   rps_sd=eight[('requests_per_s', 'std')], clients=8, runtime=args.runtime), indent=1) + '\n')
 
 if __name__ == '__main__': main()

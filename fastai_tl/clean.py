@@ -31,36 +31,55 @@ __all__ = ['cleanvision_kinds', 'finding_columns', 'kind_order', 'plant_problems
            'clean_report', 'report_html', 'save_report', 'read_manifest', 'quarantine', 'relabel', 'undo',
            'apply_report', 'tree_md5', 'image_cleaner', 'apply_cleaner', 'clean_command', 'duplicate_groups']
 
+# %% ../nbs/07_clean.ipynb #069094d4
+def _flip_label(f:Path, classes:list, rng) -> Path:
+    "Move image `f` into the folder of another class, drawn by `rng`: its label is now wrong"
+    dst = f.parent.parent/rng.choice([c for c in classes if c != f.parent.name])/f'flip_{f.name}'
+    f.rename(dst)
+    return dst
+
+def _copy(f:Path, dst:Path) -> Path: return Path(shutil.copy(f, dst))
+
+def _jpeg(im, quality:int=70):
+    "`im` after a round trip through JPEG at `quality`"
+    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=quality)
+    return Image.open(buf)
+
+_alterations = {'bigger': lambda im: im.resize((im.width*5//4, im.height*5//4)),   # enlarged by a quarter
+                'brighter': lambda im: im.point(lambda v: min(255, int(v*1.15))),   # 15% brighter
+                'jpeg70': _jpeg}                                                    # re-compressed
+
+def _altered_copy(f:Path, name:str) -> Path:
+    "Image `f` with alteration `name` of `_alterations`, saved beside it as `name`_`f.name`"
+    dst = f.with_name(f'{name}_{f.name}')
+    with Image.open(f) as im: _alterations[name](im).save(dst)
+    return dst
+
+def _break_files(folder:Path, other:Path, truncate:Path, misname:Path) -> dict:
+    "An empty file in `folder`, a text file named .png in `other`, `truncate` cut in half, JPEG bytes in the .png file `misname`"
+    empty, notes = folder/'empty.png', other/'notes.png'
+    empty.write_bytes(b'')
+    truncate.write_bytes(truncate.read_bytes()[:truncate.stat().st_size//2])
+    notes.write_text('Label these by Friday!\n')
+    with Image.open(misname) as im: im.convert('RGB').save(misname, 'JPEG')
+    return {'zero-byte': empty, 'truncated': truncate, 'unreadable': notes, 'format mismatch': misname}
+
 # %% ../nbs/07_clean.ipynb #d85c963d
 def plant_problems(root, n_flips:int=9, seed:int=0) -> dict:
     "Plant known problems in the `make_shapes` tree `root` (train/ and valid/ class folders); return (planted path, original path) pairs by kind"
     root, rng = Path(root), np.random.default_rng(seed)
     train = sorted((root/'train').rglob('*.png'))
     classes = sorted(d.name for d in (root/'train').iterdir() if d.is_dir())
-    pick = [train[i] for i in rng.choice(len(train), n_flips + 9, replace=False)]
-    out = {k: [] for k in ('label flip', 'exact duplicate', 'cross-split duplicate', 'near duplicate')}
-    for f in pick[:n_flips]:   # the image moves to another class's folder: its label is now wrong
-        dst = root/'train'/rng.choice([c for c in classes if c != f.parent.name])/f'flip_{f.name}'
-        f.rename(dst)
-        out['label flip'].append((dst, f))
-    a, b, c, d, e, g, h, k, m = pick[n_flips:]
-    for f in (a, b, c):
-        shutil.copy(f, f.with_name(f'copy_{f.name}'))
-        out['exact duplicate'].append((f.with_name(f'copy_{f.name}'), f))
-    shutil.copy(d, root/'valid'/d.parent.name/f'leak_{d.name}')
-    out['cross-split duplicate'].append((root/'valid'/d.parent.name/f'leak_{d.name}', d))
-    with Image.open(e) as im: im.resize((im.width*5//4, im.height*5//4)).save(e.with_name(f'bigger_{e.name}'))
-    with Image.open(g) as im: im.point(lambda v: min(255, int(v*1.15))).save(g.with_name(f'brighter_{g.name}'))
-    with Image.open(h) as im:
-        buf = io.BytesIO(); im.save(buf, 'JPEG', quality=70); Image.open(buf).save(h.with_name(f'jpeg70_{h.name}'))
-    out['near duplicate'] = [(f.with_name(f'{p}_{f.name}'), f) for p, f in (('bigger', e), ('brighter', g), ('jpeg70', h))]
-    (root/'train'/classes[0]/'empty.png').write_bytes(b'')
-    k.write_bytes(k.read_bytes()[:k.stat().st_size//2])
-    (root/'train'/classes[-1]/'notes.png').write_text('Label these by Friday!\n')
-    with Image.open(m) as im: im.convert('RGB').save(m, 'JPEG')   # JPEG bytes under a .png name
-    out.update({'zero-byte': [(root/'train'/classes[0]/'empty.png', None)], 'truncated': [(k, None)],
-                'unreadable': [(root/'train'/classes[-1]/'notes.png', None)], 'format mismatch': [(m, None)]})
-    return {kind: [(str(p.absolute()), q and str(q.absolute())) for p, q in v] for kind, v in out.items()}
+    picked = [train[i] for i in rng.choice(len(train), n_flips + 9, replace=False)]   # distinct images: one problem each
+    flips, rest = picked[:n_flips], picked[n_flips:]
+    copied, leak, altered, (truncate, misname) = rest[:3], rest[3], rest[4:7], rest[7:]
+    planted = {'label flip': [(_flip_label(f, classes, rng), f) for f in flips],
+               'exact duplicate': [(_copy(f, f.with_name(f'copy_{f.name}')), f) for f in copied],
+               'cross-split duplicate': [(_copy(leak, root/'valid'/leak.parent.name/f'leak_{leak.name}'), leak)],
+               'near duplicate': [(_altered_copy(f, name), f) for f, name in zip(altered, _alterations)]}
+    broken = _break_files(root/'train'/classes[0], root/'train'/classes[-1], truncate, misname)
+    planted.update({kind: [(p, None)] for kind, p in broken.items()})
+    return {kind: [(str(p.absolute()), q and str(q.absolute())) for p, q in pairs] for kind, pairs in planted.items()}
 
 # %% ../nbs/07_clean.ipynb #17e93d57
 _formats = {'.jpg': 'JPEG', '.jpeg': 'JPEG', '.png': 'PNG', '.gif': 'GIF', '.bmp': 'BMP', '.tif': 'TIFF', '.tiff': 'TIFF', '.webp': 'WEBP'}
@@ -110,11 +129,11 @@ def screen_files(paths, min_size:int=32, max_size:int=5000) -> pd.DataFrame:
 cleanvision_kinds = {'dark': 'dark', 'light': 'light', 'blurry': 'blurry', 'low_information': 'low information',
                      'odd_size': 'odd size', 'odd_aspect_ratio': 'odd aspect ratio'}
 
-def run_imagelab(paths, issue_types:dict=None, n_jobs:int=None) -> Imagelab:
+def run_imagelab(paths, issue_types:dict=None) -> Imagelab:
     "cleanvision's `Imagelab` after `find_issues` on readable files `paths`, without progress bars; by default the `cleanvision_kinds` and exact duplicates"
     lab = Imagelab(filepaths=[str(p) for p in paths], verbose=False)
     issue_types = issue_types or {**{k: {} for k in cleanvision_kinds}, 'exact_duplicates': {}}
-    with contextlib.redirect_stderr(io.StringIO()): lab.find_issues(issue_types, n_jobs=n_jobs, verbose=False)
+    with contextlib.redirect_stderr(io.StringIO()): lab.find_issues(issue_types, verbose=False)
     return lab
 
 # %% ../nbs/07_clean.ipynb #e54c633c
@@ -262,15 +281,14 @@ def _rows(feats, paths):
     if missing: raise KeyError(f"`feats` has no row for {len(missing)} image(s), e.g. {sorted(missing)[0]}: compute them with image_features(paths)")
     return feats.loc[list(paths)]
 
-def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16,
-                 issue_types:dict=None) -> pd.DataFrame:
+def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16) -> pd.DataFrame:
     "Every finding about `source` (folder, CSV or DataFrame): broken files, cleanvision's issues, duplicates within and across splits, label issues, `learn`'s top losses"
     df, secs, t = image_table(source, label), {}, time.time()
     screen = screen_files(df.path)
     frames, good = [file_findings(screen)], df[~screen.problem.isin(_broken).values]
     secs['screen files'], t = time.time() - t, time.time()
     if len(good):
-        lab = run_imagelab(good.path, issue_types)
+        lab = run_imagelab(good.path)
         splits = dict(zip(good.path, good.split)) if 'split' in good.columns else None
         exact = duplicate_findings(lab.info.get('exact_duplicates', {}).get('sets', []), 'exact duplicate', splits)
         frames += [image_findings(lab), exact]

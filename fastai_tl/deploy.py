@@ -14,6 +14,7 @@ import numpy as np, pandas as pd, torch, timm
 from torch import nn
 from PIL import Image, UnidentifiedImageError
 from safetensors.torch import load_model as load_safetensors, save_model as save_safetensors
+from fastcore.basics import store_attr
 from fastai.vision.all import (Learner, patch, noop, Resize, ToTensor, IntToFloatTensor, Normalize, AffineCoordTfm, AdaptiveConcatPool2d,
                                SigmoidRange, create_timm_model, create_vision_model, get_image_files)
 import uvicorn
@@ -228,7 +229,8 @@ class Predictor:
     "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime, for files, folders, PIL images and bytes"
     def __init__(self, path, runtime:str='torch', bs:int=16, max_pixels:int=40_000_000):
         if runtime not in ('torch', 'onnx'): raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch' or 'onnx'")
-        self.path, self.runtime, self.bs, self.max_pixels = Path(path), runtime, bs, max_pixels
+        store_attr('runtime,bs,max_pixels')
+        self.path = Path(path)
         if runtime == 'torch':
             model, self.meta = load_safe(path)
             self.model = model.to(memory_format=torch.channels_last)   # faster convolutions on CPUs
@@ -348,7 +350,7 @@ class HealthOut(BaseModel):
     size: list[int]
 
 class LabelsOut(BaseModel):
-    "The classes, and the decision rule of a binary model"
+    "The classes, and the decision rule: the positive class and threshold of a binary model, the threshold of a multi-label one"
     labels: list[str]
     problem: str
     pos_class: str | None = None

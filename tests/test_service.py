@@ -1,12 +1,13 @@
 "The web service as a user meets it: a real uvicorn process on loopback, good and bad uploads, concurrent clients, its OpenAPI spec under schemathesis, and the web page in headless Chromium."
-import io, json, os, shutil, subprocess, sys, tempfile, time, warnings
+import io, json, os, re, shutil, subprocess, sys, tempfile, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-import httpx, pytest
+import httpx, numpy as np, pandas as pd, pytest
 from PIL import Image
+from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
 from fastai_tl.data import make_shapes, image_dls
 from fastai_tl.learner import cnn_learner
-from fastai_tl.deploy import Predictor, free_port, load_test
+from fastai_tl.deploy import Predictor, ServiceThread, create_app, free_port, load_test
 
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 MAX_MB, MAX_FILES = 1, 4
@@ -171,3 +172,97 @@ def test_the_page_classifies_an_uploaded_image_and_shows_errors(url, browser, sh
     wait.until(lambda b: b.find_element(By.ID, 'error').is_displayed())
     assert 'notes.png: is not a JPEG, PNG, BMP, TIFF or WebP image' in browser.find_element(By.ID, 'error').text
     assert not browser.find_elements(By.ID, 'prediction')
+
+# The page's bookkeeping, observed from inside the browser: a wrapper around `fetch` counts the requests to /predict and
+# holds back the answer to the first one, as a slow network would.
+_watch_fetch = """
+const delay = arguments[0], realFetch = window.fetch;
+window.predictRequests = 0; window.predictAnswers = 0;
+window.fetch = async (url, options) => {
+  if (!String(url).endsWith('predict')) return realFetch(url, options);
+  const n = ++window.predictRequests;
+  const response = await realFetch(url, options);
+  if (n === 1 && delay) await new Promise(ok => setTimeout(ok, delay));
+  window.predictAnswers++;
+  return response;
+};"""
+
+def _open_page(browser, url, delay_first_ms=0):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(f'{url}/')
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda b: 'Classes' in b.find_element(By.ID, 'model').text or 'value' in b.find_element(By.ID, 'model').text)
+    browser.execute_script(_watch_fetch, delay_first_ms)
+    return wait
+
+def test_the_page_sends_the_same_file_again(url, browser, shapes):
+    from selenium.webdriver.common.by import By
+    wait = _open_page(browser, url)
+    for n in (1, 2):
+        browser.find_element(By.ID, 'file').send_keys(str(shapes/'circle'/'circle_001.png'))
+        wait.until(lambda b: b.execute_script('return window.predictAnswers') == n and b.find_elements(By.ID, 'prediction'))
+    assert browser.find_element(By.ID, 'prediction').text == 'circle'
+    assert browser.find_element(By.ID, 'file').get_attribute('value') == ''
+
+def test_a_late_answer_does_not_overwrite_a_newer_one(url, browser, shapes):
+    from selenium.webdriver.common.by import By
+    wait = _open_page(browser, url, delay_first_ms=1500)
+    browser.find_element(By.ID, 'file').send_keys(str(shapes/'circle'/'circle_001.png'))   # its answer is held back 1.5 s
+    wait.until(lambda b: b.execute_script('return window.predictRequests') == 1)
+    browser.find_element(By.ID, 'file').send_keys(str(shapes/'square'/'square_003.png'))
+    wait.until(lambda b: b.execute_script('return window.predictAnswers') == 2)
+    time.sleep(0.5)   # time for the page to handle the late answer
+    assert browser.find_element(By.ID, 'prediction').text == 'square'
+    assert len(browser.find_elements(By.ID, 'prediction')) == 1
+
+@pytest.fixture(scope='module')
+def other_problems(shapes, tmp_path_factory):
+    "A multi-label and a regression model (untrained heads), exported and served in this process; their URLs and an image"
+    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('*/*.png'))]})
+    df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
+    df['value'] = np.linspace(0, 10, len(df))
+    common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
+    multi = DataBlock((ImageBlock, MultiCategoryBlock), get_y=ColReader('labels', label_delim=' '), **common).dataloaders(df, bs=8, num_workers=0)
+    reg = DataBlock((ImageBlock, RegressionBlock), get_y=ColReader('value'), **common).dataloaders(df, bs=8, num_workers=0)
+    image, out = df.path[0], tmp_path_factory.mktemp('problems')
+    learn = cnn_learner(multi)
+    probs = Predictor(learn.export_safe(out/'multi')).predict([image])[0]['probabilities']
+    low, high = min(probs.values()), max(probs.values())
+    learn.loss_func.thresh = round((low + high) / 2, 3)   # a threshold of its own, between the classes, so that some pass and some do not
+    services = {'multilabel': ServiceThread(create_app(learn.export_safe(out/'multi'))).start(),
+                'regression': ServiceThread(create_app(cnn_learner(reg).export_safe(out/'reg'))).start()}
+    yield {k: v.url for k, v in services.items()}, image
+    for v in services.values(): v.stop()
+
+def test_the_page_shows_multilabel_classes_against_the_threshold(other_problems, browser):
+    from selenium.webdriver.common.by import By
+    urls, image = other_problems
+    labels = httpx.get(f"{urls['multilabel']}/labels").json()
+    thresh = labels['thresh']
+    assert labels['problem'] == 'multilabel' and thresh != 0.5
+    want = httpx.post(f"{urls['multilabel']}/predict", files={'files': ('a.png', Path(image).read_bytes())}).json()['predictions'][0]
+    assert 0 < len(want['prediction']) < len(want['probabilities'])
+    wait = _open_page(browser, urls['multilabel'])
+    assert f'at least {round(thresh*100, 1):g} %' in browser.find_element(By.ID, 'model').text
+    browser.find_element(By.ID, 'file').send_keys(image)
+    wait.until(lambda b: b.find_elements(By.ID, 'prediction'))
+    rows = browser.find_elements(By.CSS_SELECTOR, '#result .row')
+    shown = {r.text.split('\n')[0]: r for r in rows}
+    assert set(shown) == set(want['probabilities'])
+    assert {c for c, r in shown.items() if 'predicted' in r.get_attribute('class')} == set(want['prediction'])
+    for c, r in shown.items():
+        assert r.text.split('\n')[-1].endswith(('≥ ' if c in want['prediction'] else '< ') + f'{round(thresh*100, 1):g} %')
+    assert browser.find_element(By.ID, 'prediction').text == ', '.join(want['prediction'])
+
+def test_the_page_shows_a_regression_value_with_three_digits(other_problems, browser):
+    from selenium.webdriver.common.by import By
+    urls, image = other_problems
+    want = httpx.post(f"{urls['regression']}/predict", files={'files': ('a.png', Path(image).read_bytes())}).json()['predictions'][0]['prediction']
+    wait = _open_page(browser, urls['regression'])
+    assert browser.find_element(By.ID, 'model').text == 'Predicts a value.'
+    browser.find_element(By.ID, 'file').send_keys(image)
+    wait.until(lambda b: b.find_elements(By.ID, 'prediction'))
+    shown = browser.find_element(By.ID, 'prediction').text
+    assert float(shown) == pytest.approx(float(f'{want:.3g}')) and len(re.sub(r'\D', '', shown).lstrip('0')) <= 3
+    assert not browser.find_elements(By.CSS_SELECTOR, '#result .row') and '%' not in browser.find_element(By.ID, 'result').text
