@@ -136,13 +136,13 @@ def freeze_from(self:Learner, stage:str):
     self.freeze_to(1)
 
 # %% ../nbs/05_learner.ipynb #4f72b53b
-def _run(module, dls):
+def _run(module, dls, bar:bool=True):
     "Outputs of `module` in inference mode (as fp16, on the CPU) and the targets, over every batch of `dls`"
     xs, ys = [], []
     module.eval().to(memory_format=torch.channels_last)
     with torch.no_grad():
         for dl in dls:
-            for xb, yb in progress_bar(dl, leave=False):
+            for xb, yb in (progress_bar(dl, leave=False) if bar else dl):
                 xs.append(module(xb).half().cpu()); ys.append(yb.cpu())
     return torch.cat(xs), torch.cat(ys)
 
@@ -166,11 +166,11 @@ class _Pooled(nn.Module):
 @patch
 def features(self:Learner, ds_idx:int=1, n_views:int=1, stages:list=None):
     "Frozen-body features and targets of dataset `ds_idx` (0: training set, `n_views` views): the head's input, or the pooled `stages`"
-    dls = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]]
-    if stages is None: return _run(nn.Sequential(self.model[0], *self.model[1][:2]), dls)
+    dls, bar = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]], hasattr(self, 'progress')
+    if stages is None: return _run(nn.Sequential(self.model[0], *self.model[1][:2]), dls, bar)
     st = body_stages(self.model)
     keep = [_stage_index(st, s) for s in stages]
-    return _run(_Pooled([m for _, m in st[:max(keep) + 1]], keep), dls)
+    return _run(_Pooled([m for _, m in st[:max(keep) + 1]], keep), dls, bar)
 
 # %% ../nbs/05_learner.ipynb #5509bddc
 def fit_linear(x, y, C:float=1.0):
@@ -202,13 +202,17 @@ def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True) -
         self.freeze_from(cut)
         st = body_stages(self.model); k = _stage_index(st, cut)
         lower, upper = nn.Sequential(*[m for _, m in st[:k]]), [nn.Sequential(*[m for _, m in st[k:]]), self.model[1]]
-    xs, ys = _run(lower, self.training_views(n_views))
-    xv, yv = _run(lower, [self.dls.valid])
+    bar = hasattr(self, 'progress')   # `with learn.no_bar()` carries over, and so does `no_logging`
+    xs, ys = _run(lower, self.training_views(n_views), bar)
+    xv, yv = _run(lower, [self.dls.valid], bar)
     dev = self.dls.device
     dls = DataLoaders(TfmdDL(list(zip(xs, ys)), bs=self.dls.bs, shuffle=True, drop_last=True, device=dev),
                       TfmdDL(list(zip(xv, yv)), bs=self.dls.bs, device=dev))
-    return Learner(dls, nn.Sequential(_Float(), *upper), loss_func=self.loss_func, metrics=self.metrics, opt_func=self.opt_func,
-                   splitter=trainable_params if cut is None else _upper_groups, cbs=([FlipFeatures()] if flips and cut else []) + _speed_cbs(dev), wd=self.wd)
+    cached = Learner(dls, nn.Sequential(_Float(), *upper), loss_func=self.loss_func, metrics=self.metrics, opt_func=self.opt_func,
+                     splitter=trainable_params if cut is None else _upper_groups, cbs=([FlipFeatures()] if flips and cut else []) + _speed_cbs(dev), wd=self.wd)
+    if not bar: cached.remove_cb(ProgressCallback)
+    cached.logger = self.logger
+    return cached
 
 # %% ../nbs/05_learner.ipynb #300f3a25
 @patch
