@@ -2,7 +2,7 @@
 
 Runs `compare_backbones` (cached partial fine-tuning from `--cut`) and prints accuracy, precision, recall and F1 of the defective
 class, training time and parameters; writes bench/results/backbones.json.
-Usage: python bench/backbones.py [--seed 1] [--size 300] [--epochs 8] [--cut blocks.5]"""
+Usage: python bench/backbones.py [--seed 1] [--size PX] [--epochs 8] [--cut blocks.5]"""
 import argparse, json, os, warnings
 from pathlib import Path
 from fastai_tl.data import elpv_df, split_df
@@ -15,14 +15,14 @@ warnings.filterwarnings('ignore')
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seed', type=int, default=1)
-    p.add_argument('--size', type=int, default=300)
+    p.add_argument('--size', type=int, default=None, help="image size (default: each backbone's own)")
     p.add_argument('--epochs', type=int, default=8)
     p.add_argument('--cut', default='blocks.5')
     p.add_argument('--archs', nargs='+', default=list(embedded_backbones))
     args = p.parse_args()
     df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'], seed=args.seed)
     table = compare_backbones(df, args.archs, pos_class='defective', n_epoch=args.epochs, cut=args.cut, seed=args.seed, size=args.size)
-    print(f'{os.cpu_count()} cores, {args.size} px, {args.epochs} epochs from {args.cut}, split seed {args.seed}\n{table.round(4).to_string()}')
+    print(f"{os.cpu_count()} cores, {args.size or 'native'} px, {args.epochs} epochs from {args.cut}, split seed {args.seed}\n{table.round(4).to_string()}")
     out = ROOT/'bench'/'results'/'backbones.json'
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(vars(args), table=table.reset_index().to_dict('records')), indent=1) + '\n')

@@ -3,11 +3,28 @@
 Prints one line per lesson and writes bench/results/lesson_times.json. `--save` keeps the full run's outputs in the notebooks
 (then run `nbdev-clean`): that is how the committed notebooks get their outputs.
 Usage: python bench/lesson_times.py [--modes quick full] [--save] [nbs/05_learner.ipynb ...]"""
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, re, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 RUN = "import sys; from nbdev.test import test_nb; sys.exit(0 if test_nb(sys.argv[1], save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)"
+
+BAR = re.compile(r'^\s*█?\s*(\|[█-]*\|\s*[\d.]+% \[.*)?$')
+
+def drop_console_bars(nb):
+    "Remove the text progress bars that a run outside Jupyter leaves in stream outputs (Jupyter shows them as passing widgets)"
+    d = json.loads(Path(nb).read_text())
+    for c in d['cells']:
+        outs = []
+        for o in c.get('outputs', []):
+            if o['output_type'] == 'stream':
+                lines = [l.split('\r')[-1] for l in ''.join(o['text']).split('\n')]
+                text = '\n'.join(l for l in lines if not BAR.match(l))
+                if not text.strip(): continue
+                o['text'] = (text + '\n').splitlines(keepends=True)
+            outs.append(o)
+        if 'outputs' in c: c['outputs'] = outs
+    Path(nb).write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n')
 
 def run_lesson(nb, quick, save=False):
     "Seconds to execute notebook `nb` top to bottom in a fresh process, and whether it passed"
@@ -15,6 +32,7 @@ def run_lesson(nb, quick, save=False):
     start = time.time()
     r = subprocess.run([sys.executable, '-c', RUN, str(nb), '1' if save and not quick else '0'], env=env, capture_output=True, text=True)
     if r.returncode: print(r.stderr[-3000:], file=sys.stderr)
+    elif save and not quick: drop_console_bars(nb)
     return time.time() - start, r.returncode == 0
 
 def main():

@@ -57,7 +57,7 @@ def backbone_table() -> list:
     b = _load('backbones')
     if not b: return []
     lines = ['### The embedded backbones', '',
-             f"ELPV, split seed {b['seed']}, {b['size']} px, {b['epochs']} epochs of cached partial fine-tuning from `{b['cut']}`. "
+             f"ELPV, split seed {b['seed']}, {str(b['size']) + ' px' if b['size'] else 'each backbone at its own image size (224, 240, 260 px)'}, {b['epochs']} epochs of cached partial fine-tuning from `{b['cut']}`. "
              "Reproduce: `python bench/backbones.py`.", '',
              '| backbone | accuracy | precision | recall | F1 | time | parameters |', '|---|---|---|---|---|---|---|']
     for r in b['table']:
