@@ -15,6 +15,16 @@ from .learner import BinaryLoss, body_stages
 # %% auto #0
 __all__ = []
 
+# %% ../nbs/06_interpret.ipynb #290ba419
+@patch(cls_method=True)
+def from_learner(cls:ClassificationInterpretation, learn, ds_idx:int=1, dl=None, act=None):
+    "fastai's `from_learner`, also keeping the probabilities and targets of its one pass over `dl`"
+    if dl is None: dl = learn.dls[ds_idx].new(shuffle=False, drop_last=False)
+    probs, targs, losses = learn.get_preds(dl=dl, with_loss=True, act=act)
+    interp = cls(learn, dl, losses, act)
+    interp._probs_targs = (probs, targs)
+    return interp
+
 # %% ../nbs/06_interpret.ipynb #93aa7fe2
 def _probs(interp):
     "Predicted probabilities and targets of `interp`'s images, computed once"
