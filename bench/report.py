@@ -18,6 +18,11 @@ def _pm(res, key, pct=True):
     m, s = res['mean'][key], res['sd'].get(key) or 0
     return f'{100*m:.1f} ± {100*s:.1f}%' if pct else f'{m:.0f} ± {s:.0f}'
 
+def _span(res) -> str:
+    "The fastest and slowest run's wall time, in minutes"
+    secs = [r['seconds'] for r in res['runs']]
+    return f'{min(secs)/60:.1f} to {max(secs)/60:.1f} min'
+
 def elpv_table() -> list:
     b, g = _load('elpv_binary_cpu'), _load('elpv_grade_cpu')
     if not b: return []
@@ -29,13 +34,14 @@ def elpv_table() -> list:
              '|---|---|---|---|---|---|---|---|']
     grade = (_pm(g, 'accuracy'), _pm(g, 'macro_f1')) if g else ('not run', 'not run')
     lines.append(f"| **fastai_tl, CPU recipe** (EfficientNet-Lite0) | **{_pm(b, 'accuracy')}** | {_pm(b, 'mono')} | {_pm(b, 'poly')} | "
-                 f"{100*b['mean']['precision']:.1f} / {100*b['mean']['recall']:.1f} / {100*b['mean']['f1']:.1f}% | {grade[0]} | {grade[1]} | {_pm(b, 'seconds', pct=False)} s |")
+                 f"{100*b['mean']['precision']:.1f} / {100*b['mean']['recall']:.1f} / {100*b['mean']['f1']:.1f}% | {grade[0]} | {grade[1]} | {_span(b)} |")
     lines += ['| VGG-19 fine-tuned, Deitsch et al. 2019 (GPU) | 88.42% (average accuracy, as published) | | | | | | |',
               '| SVM on hand-made features, Deitsch et al. 2019 | 82.44% (average accuracy, as published) | | | | | | |',
               '| ResNet-152 (2025) | 90.13% | | | | | | |',
               '| transformer model card | 91.7% | | | | | | |',
               f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
               f"{_pm(g, 'majority') if g else ''} | | |", '']
+    lines += [f'Wall time: {r["note"]}' for r in (b, g) if r and r.get('note')] + ['']
     return lines
 
 def speed_table() -> list:
