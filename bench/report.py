@@ -50,7 +50,7 @@ def speed_table() -> list:
     import pandas as pd
     df = pd.DataFrame(s['runs'])
     lines = ['### Speed levers: the kit against plain fastai', '',
-             f"Same backbone (Lite0), data (ELPV at {s['size']} px), epochs and seed in one process, over {df.seed.nunique()} seeds. "
+             f"Same backbone (Lite0), data (ELPV at {s['size']} px, {s.get('cells', 2624)} cells, split 75/25), epochs and seed in one process, over {df.seed.nunique()} seeds. "
              "Reproduce: `python bench/speed_levers.py`.", '',
              '| phase | fastai | accuracy | time | fastai_tl | accuracy | time | speed-up |', '|---|---|---|---|---|---|---|---|']
     for name, d in df.groupby('compare', sort=False):

@@ -6,7 +6,7 @@
   (`fit_cached(n, cut=...)`).
 Each pair runs in one process, one after the other, so that the time ratio compares like with like on a shared machine.
 Prints accuracy and seconds of each and the ratio, and writes bench/results/speed_levers.json.
-Usage: python bench/speed_levers.py [--seeds 1 2] [--size 224] [--epochs 5 4] [--cut blocks.5] [--compare frozen finetune]"""
+Usage: python bench/speed_levers.py [--seeds 1 2] [--size 224] [--epochs 5 4] [--cut blocks.5] [--frac 1] [--compare frozen finetune]"""
 import argparse, json, os, time, warnings
 from pathlib import Path
 import pandas as pd
@@ -53,6 +53,7 @@ def main():
     p.add_argument('--size', type=int, default=224)
     p.add_argument('--epochs', type=int, nargs=2, default=[5, 4], metavar=('FROZEN', 'FINETUNE'))
     p.add_argument('--cut', default='blocks.5')
+    p.add_argument('--frac', type=float, default=1., help='share of the cells of each split to use (the ratios hold on a subset)')
     p.add_argument('--compare', nargs='+', choices=('frozen', 'finetune'), default=['frozen', 'finetune'])
     args = p.parse_args()
     pairs = dict(frozen=(frozen_pair, args.epochs[0], 'fastai freeze + fit_one_cycle', 'kit fit_cached (head)'),
@@ -60,6 +61,7 @@ def main():
     rows = []
     for seed in args.seeds:
         df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'], seed=seed)
+        if args.frac < 1: df = df.groupby('split').sample(frac=args.frac, random_state=seed)
         dls = image_dls(df, size=args.size, bs=32)
         for name in args.compare:
             fn, epochs, fastai_name, kit_name = pairs[name]
@@ -69,9 +71,9 @@ def main():
             print(f"{name} seed {seed}: {fastai_name} {fa:.4f} in {fs:.0f} s; {kit_name} {ka:.4f} in {ks:.0f} s; {fs / ks:.1f}x faster", flush=True)
     df = pd.DataFrame(rows)
     summary = df.groupby('compare')[['fastai_acc', 'kit_acc', 'fastai_s', 'kit_s', 'ratio']].agg(['mean', 'std'])
-    print(f'\n{os.cpu_count()} cores, {args.size} px, seeds {args.seeds}\n{summary.round(3).to_string()}')
+    print(f'\n{os.cpu_count()} cores, {args.size} px, {len(df)} cells, seeds {args.seeds}\n{summary.round(3).to_string()}')
     out = ROOT/'bench'/'results'/'speed_levers.json'
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(size=args.size, cut=args.cut, runs=rows), indent=1) + '\n')
+    out.write_text(json.dumps(dict(size=args.size, cut=args.cut, frac=args.frac, cells=len(df), runs=rows), indent=1) + '\n')
 
 if __name__ == '__main__': main()
