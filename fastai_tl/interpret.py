@@ -160,7 +160,7 @@ def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np
 
 # %% ../nbs/06_interpret.ipynb #3304bb59
 @patch
-def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titles=None, ncols:int=4, alpha:float=0.5, figsize=None):
+def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titles=None, ncols:int=4, alpha:float=0.5, figsize=None, axs=None):
     "Heat maps of `method` over images `items` (DataFrame rows, or whatever `dls.test_dl` takes), explaining `classes` (one per image or one for all; default: the predicted ones)"
     dl = self.dls.test_dl(items, bs=len(items), num_workers=0)
     xb = dl.one_batch()[0]
@@ -168,7 +168,9 @@ def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titl
     classes = self.loss_func.decodes(probs).tolist() if classes is None else list(classes) * (len(xb) // len(classes))
     maps = self.cam(xb, classes, layer, method)
     titles = titles or [f'{self.dls.vocab[c]} ({float(probs[i, c]):.2f})' for i, c in enumerate(classes)]
-    axs = get_grid(len(xb), ncols=min(ncols, len(xb)), figsize=figsize, title=method.__name__ + (f' at {layer}' if isinstance(layer, str) else ''))
+    name = method.__name__ + (f' at {layer}' if isinstance(layer, str) else '')
+    if axs is None: axs = get_grid(len(xb), ncols=min(ncols, len(xb)), figsize=figsize, title=name)
+    else: titles = [f'{name}\n{t}' for t in titles]   # drawing into given axes: each panel names its method
     for ax, img, heat, t in zip(axs, dl.decode_batch((xb,), max_n=len(xb)), maps, titles):
         img[0].show(ctx=ax)
         ax.imshow(heat, alpha=alpha, cmap='jet', extent=(0, xb.shape[-1], xb.shape[-2], 0), interpolation='bilinear')
