@@ -62,7 +62,7 @@ def main():
     for seed in args.seeds:
         df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'], seed=seed)
         if args.frac < 1: df = df.groupby('split').sample(frac=args.frac, random_state=seed)
-        dls = image_dls(df, size=args.size, bs=32)
+        dls, cells = image_dls(df, size=args.size, bs=32), len(df)
         for name in args.compare:
             fn, epochs, fastai_name, kit_name = pairs[name]
             (fs, fa), (ks, ka) = fn(dls, seed, epochs, args.cut)
@@ -71,9 +71,9 @@ def main():
             print(f"{name} seed {seed}: {fastai_name} {fa:.4f} in {fs:.0f} s; {kit_name} {ka:.4f} in {ks:.0f} s; {fs / ks:.1f}x faster", flush=True)
     df = pd.DataFrame(rows)
     summary = df.groupby('compare')[['fastai_acc', 'kit_acc', 'fastai_s', 'kit_s', 'ratio']].agg(['mean', 'std'])
-    print(f'\n{os.cpu_count()} cores, {args.size} px, {len(df)} cells, seeds {args.seeds}\n{summary.round(3).to_string()}')
+    print(f'\n{os.cpu_count()} cores, {args.size} px, {cells} cells, seeds {args.seeds}\n{summary.round(3).to_string()}')
     out = ROOT/'bench'/'results'/'speed_levers.json'
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(size=args.size, cut=args.cut, frac=args.frac, cells=len(df), runs=rows), indent=1) + '\n')
+    out.write_text(json.dumps(dict(size=args.size, cut=args.cut, frac=args.frac, cells=cells, runs=rows), indent=1) + '\n')
 
 if __name__ == '__main__': main()
