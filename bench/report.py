@@ -76,8 +76,9 @@ def inference_table() -> list:
     lines = []
     if p:
         lines += ['### Inference on the CPU', '', f"{p.get('machine', '')}. Reproduce: `python bench/predict_speed.py`.", '',
-                  '| predictor | images/s |', '|---|---|']
-        lines += [f"| {k} | {v:.1f} |" for k, v in p['images_per_s'].items()]
+                  '| predictor | images/s (± SD over runs) | × the `learn.predict` loop |', '|---|---|---|']
+        base, sd = next(iter(p['images_per_s'].values())), p.get('sd', {})
+        lines += [f"| {k} | {v:.1f}" + (f" ± {sd[k]:.1f}" if k in sd else '') + f" | {v / base:.1f}× |" for k, v in p['images_per_s'].items()]
         lines += ['', *[f'- {line}' for line in p.get('notes', [])], '']
     if s:
         lines += [f"Service (`fastai-tl serve`, one worker): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
