@@ -57,7 +57,6 @@ def main():
     print(df.round(2).to_string())
     out = Path(__file__).parent/'results'/'predict_speed.json'
     out.write_text(json.dumps(dict(machine=machine(), images_per_s=df['images/s'].round(1).to_dict(), sd=df['sd'].round(1).to_dict(),
-        notes=[f"{args.n} ELPV cells at {args.size} px from PNG files to decisions, mean of {args.repeats} runs; the predictor is "
-               f"{df['× learn.predict'].iloc[1]:.1f}x (PyTorch) and {df['× learn.predict'].iloc[2]:.1f}x (onnxruntime) a `learn.predict` loop"]), indent=1) + '\n')
+        notes=[f"{args.n} ELPV cells at {args.size} px, from the PNG files to the decisions, mean of {args.repeats} runs"]), indent=1) + '\n')
 
 if __name__ == '__main__': main()
