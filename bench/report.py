@@ -26,9 +26,9 @@ def _span(res) -> str:
 def elpv_table() -> list:
     b, g = _load('elpv_binary_cpu'), _load('elpv_grade_cpu')
     if not b: return []
-    n = len(b['runs'])
+    seeds = f"{len(b['runs'])} binary" + (f", {len(g['runs'])} 4-class" if g else '')
     lines = ['### ELPV, the paper\'s protocol', '',
-             f"75/25 split stratified by defect probability and cell type (1,968 / 656 cells), mean ± SD over {n} split seeds; "
+             f"75/25 split stratified by defect probability and cell type (1,968 / 656 cells), mean ± SD over split seeds ({seeds}); "
              f"`fastai-tl train` with its defaults ({b['machine']}). Reproduce: `python bench/elpv.py` and `python bench/elpv.py --task grade`.", '',
              '| model | binary accuracy | mono | poly | defective precision / recall / F1 | 4-class accuracy | 4-class macro-F1 | wall time |',
              '|---|---|---|---|---|---|---|---|']
@@ -41,7 +41,7 @@ def elpv_table() -> list:
               '| transformer model card | 91.7% | | | | | | |',
               f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
               f"{_pm(g, 'majority') if g else ''} | | |", '']
-    lines += [f'Wall time: {r["note"]}' for r in (b, g) if r and r.get('note')] + ['']
+    lines += [f'- Wall time, {name}: {r["note"]}' for name, r in (('binary', b), ('4-class', g)) if r and r.get('note')] + ['']
     return lines
 
 def speed_table() -> list:
