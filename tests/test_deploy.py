@@ -195,7 +195,7 @@ def test_tta_averages_the_image_and_its_flips(exported):
     pred = Predictor(exported)
     views = pred.predict([img, ImageOps.mirror(img), ImageOps.flip(img)])
     tta = pred.predict(img, tta=True)[0]
-    assert_close(_probs([tta], pred.classes)[0], _probs(views, pred.classes).mean(0), eps=1e-6)
+    assert_close(_probs([tta], pred.classes)[0], _probs(views, pred.classes).mean(0), eps=1e-5)   # float32: a batch of three and three batches of one round differently
     assert tta['probabilities'] != views[0]['probabilities']
 
 def test_onnx_matches_pytorch_with_any_batch_size(exported, shapes):
