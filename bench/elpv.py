@@ -15,8 +15,6 @@ from fastai_tl.data import elpv_df
 ROOT = Path(__file__).parents[1]
 # The CPU recipe is `fastai-tl train`'s defaults; the GPU recipe fine-tunes the whole network at the cells' own 300 pixels.
 RECIPES = {'cpu': [], 'gpu': ['--strategy', 'finetune', '--size', '300', '--epochs', '12', '--bs', '64']}
-PUBLISHED = {'VGG-19 fine-tuned (Deitsch et al. 2019)': 0.8842, 'SVM on hand-made features (Deitsch et al. 2019)': 0.8244,
-             'ResNet-152 (2025)': 0.9013, 'transformer model card (binary)': 0.917}
 
 def machine() -> str:
     "The device the run used, in words"

@@ -166,7 +166,8 @@ class _Pooled(nn.Module):
 @patch
 def features(self:Learner, ds_idx:int=1, n_views:int=1, stages:list=None):
     "Frozen-body features and targets of dataset `ds_idx` (0: training set, `n_views` views): the head's input, or the pooled `stages`"
-    dls, bar = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]], hasattr(self, 'progress')
+    dls = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]]
+    bar = hasattr(self, 'progress')   # no bar inside `with learn.no_bar()`
     if stages is None: return _run(nn.Sequential(self.model[0], *self.model[1][:2]), dls, bar)
     st = body_stages(self.model)
     keep = [_stage_index(st, s) for s in stages]
