@@ -4,7 +4,7 @@ over several split seeds, mean ± SD.
 Runs `fastai-tl train` once per seed, as a user would, and reads what it writes: accuracy overall and per cell type (mono/poly),
 precision, recall and F1 of the defective class (binary task) or macro-F1 (4-class task), the always-majority baseline of the
 same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json.
-Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|gpu] [--seeds 1 2 3] [any other `fastai-tl train` option]"""
+Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|gpu] [--seeds 1 2 3] [--out FILE] [any other `fastai-tl train` option]"""
 import argparse, json, os, platform, subprocess, tempfile, time
 from pathlib import Path
 import pandas as pd
@@ -44,19 +44,19 @@ def main():
     p.add_argument('--task', choices=('binary', 'grade'), default='binary', help='binary: defective at p >= 0.5; grade: round(3p), 4 classes')
     p.add_argument('--recipe', choices=tuple(RECIPES), default='cpu')
     p.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
+    p.add_argument('--out', help='results file (default: bench/results/elpv_<task>_<recipe>.json)')
     args, extra = p.parse_known_args()
+    out = Path(args.out or ROOT/'bench'/'results'/f'elpv_{args.task}_{args.recipe}.json')
+    out.parent.mkdir(exist_ok=True)
     rows = []
     for seed in args.seeds:
         rows.append(run_seed(seed, args.task, RECIPES[args.recipe] + extra))
         print(' '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in rows[-1].items()), flush=True)
-    df = pd.DataFrame(rows).set_index('seed')
-    summary = pd.DataFrame({'mean': df.mean(), 'sd': df.std()})
+        df = pd.DataFrame(rows).set_index('seed')
+        res = dict(task=args.task, recipe=args.recipe, options=RECIPES[args.recipe] + extra, machine=machine(), runs=rows,
+                   mean=df.mean().to_dict(), sd=df.std().to_dict())
+        out.write_text(json.dumps(res, indent=1) + '\n')   # after every seed, so an interrupted run keeps what it finished
     print(f"\n{machine()}; recipe {args.recipe}: fastai-tl train {' '.join(RECIPES[args.recipe] + extra) or '(defaults)'}")
-    print(summary.round(4).to_string())
-    res = dict(task=args.task, recipe=args.recipe, options=RECIPES[args.recipe] + extra, machine=machine(), runs=rows,
-               mean=df.mean().to_dict(), sd=df.std().to_dict())
-    out = ROOT/'bench'/'results'/f'elpv_{args.task}_{args.recipe}.json'
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + '\n')
+    print(pd.DataFrame({'mean': df.mean(), 'sd': df.std()}).round(4).to_string())
 
 if __name__ == '__main__': main()

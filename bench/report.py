@@ -35,14 +35,19 @@ def elpv_table() -> list:
     grade = (_pm(g, 'accuracy'), _pm(g, 'macro_f1')) if g else ('not run', 'not run')
     lines.append(f"| **fastai_tl, CPU recipe** (EfficientNet-Lite0) | **{_pm(b, 'accuracy')}** | {_pm(b, 'mono')} | {_pm(b, 'poly')} | "
                  f"{100*b['mean']['precision']:.1f} / {100*b['mean']['recall']:.1f} / {100*b['mean']['f1']:.1f}% | {grade[0]} | {grade[1]} | {_span(b)} |")
+    if gpu := _load('elpv_binary_gpu'):
+        lines.append(f"| fastai_tl, GPU recipe: fastai `fine_tune` of the whole network (Lite0, {' '.join(gpu['options'])}; {gpu['machine']}, "
+                     f"{len(gpu['runs'])} seeds) | {_pm(gpu, 'accuracy')} | {_pm(gpu, 'mono')} | {_pm(gpu, 'poly')} | "
+                     f"{100*gpu['mean']['precision']:.1f} / {100*gpu['mean']['recall']:.1f} / {100*gpu['mean']['f1']:.1f}% | not run | not run | {_span(gpu)} |")
     lines += ['| VGG-19 fine-tuned, Deitsch et al. 2019 (GPU) | 88.42% (average accuracy, as published) | | | | | | |',
               '| SVM on hand-made features, Deitsch et al. 2019 | 82.44% (average accuracy, as published) | | | | | | |',
               '| ResNet-152 (2025) | 90.13% | | | | | | |',
               '| transformer model card | 91.7% | | | | | | |',
               f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
               f"{_pm(g, 'majority') if g else ''} | | |", '']
-    lines += [f'- Wall time, {name}: {r["note"]}' for name, r in (('binary', b), ('4-class', g)) if r and r.get('note')] + ['']
-    return lines
+    lines += [f'- Wall time, {name}: {r["note"]}' for name, r in (('binary', b), ('4-class', g)) if r and r.get('note')]
+    if gpu: lines += [f"- GPU recipe: {gpu['note']}. Reproduce: `python bench/elpv.py --recipe gpu`."]
+    return lines + ['']
 
 def speed_table() -> list:
     s = _load('speed_levers')

@@ -150,6 +150,7 @@ def _layer(model, layer):
 @patch
 def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np.ndarray:
     "Heat maps (n, h, w) in [0, 1] by CAM `method` for the normalised batch `xb`, explaining `classes` (default: the predicted ones) at `layer` (default: see `_default_layer`)"
+    self.model.to(xb.device)   # a learner that has not been fit yet still has its model on the CPU
     if classes is None:
         with torch.no_grad(): classes = self.loss_func.decodes(self.loss_func.activation(self.model.eval()(xb)))
     lf = self.loss_func
@@ -164,7 +165,7 @@ def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titl
     "Heat maps of `method` over images `items` (DataFrame rows, or whatever `dls.test_dl` takes), explaining `classes` (one per image or one for all; default: the predicted ones)"
     dl = self.dls.test_dl(items, bs=len(items), num_workers=0)
     xb = dl.one_batch()[0]
-    with torch.no_grad(): probs = self.loss_func.activation(self.model.eval()(xb))
+    with torch.no_grad(): probs = self.loss_func.activation(self.model.to(xb.device).eval()(xb))
     classes = self.loss_func.decodes(probs).tolist() if classes is None else list(classes) * (len(xb) // len(classes))
     maps = self.cam(xb, classes, layer, method)
     titles = titles or [f'{self.dls.vocab[c]} ({float(probs[i, c]):.2f})' for i, c in enumerate(classes)]
@@ -189,11 +190,11 @@ def show_top_losses_cam(self:ClassificationInterpretation, k:int=8, layer=None, 
 def show_feature_maps(self:Learner, item, layer, n:int=16, ncols:int=8, figsize=None):
     "The `n` most active channels of `layer`'s output for the image `item` (a DataFrame row), one panel each"
     xb = self.dls.test_dl([item], num_workers=0).one_batch()[0]
-    with hook_output(_layer(self.model, layer)) as h, torch.no_grad(): self.model.eval()(xb)
+    with hook_output(_layer(self.model, layer)) as h, torch.no_grad(): self.model.to(xb.device).eval()(xb)
     acts = h.stored[0]
     top = acts.mean((1, 2)).topk(min(n, len(acts))).indices
     axs = get_grid(len(top), ncols=min(ncols, len(top)), figsize=figsize, title=f'Feature maps of {layer}: {acts.shape[0]} channels of {acts.shape[1]}×{acts.shape[2]}')
-    for ax, c in zip(axs, top.tolist()): show_image(acts[c], ax=ax, cmap='viridis', title=f'channel {c}')
+    for ax, c in zip(axs, top.tolist()): show_image(acts[c].cpu().numpy(), ax=ax, cmap='viridis', title=f'channel {c}')   # an array: fastai would read a tensor under 5 pixels high as channels
 
 # %% ../nbs/06_interpret.ipynb #456b83ee
 @patch

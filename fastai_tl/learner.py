@@ -143,7 +143,7 @@ def _run(module, dls, bar:bool=True):
     with torch.no_grad():
         for dl in dls:
             for xb, yb in (progress_bar(dl, leave=False) if bar else dl):
-                xs.append(module(xb).half().cpu()); ys.append(yb.cpu())
+                xs.append(module.to(xb.device)(xb).half().cpu()); ys.append(yb.cpu())   # before any fit, the model is still on the CPU
     return torch.cat(xs), torch.cat(ys)
 
 @patch
