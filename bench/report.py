@@ -23,22 +23,25 @@ def _span(res) -> str:
     secs = [r['seconds'] for r in res['runs']]
     return f'{min(secs)/60:.1f} to {max(secs)/60:.1f} min'
 
+VARIANTS = {'cpu-fast': 'CPU, fast: Lite0 at 224 px, lr 3e-3', 'cpu-lite2': 'CPU: Lite2 at 260 px, lr 3e-3',
+            'gpu': 'GPU: fastai `fine_tune` of the whole network, Lite0 at 300 px'}
+
 def elpv_table() -> list:
     b, g = _load('elpv_binary_cpu'), _load('elpv_grade_cpu')
     if not b: return []
     seeds = f"{len(b['runs'])} binary" + (f", {len(g['runs'])} 4-class" if g else '')
     lines = ['### ELPV, the paper\'s protocol', '',
              f"75/25 split stratified by defect probability and cell type (1,968 / 656 cells), mean ± SD over split seeds ({seeds}); "
-             f"`fastai-tl train` with its defaults ({b['machine']}). Reproduce: `python bench/elpv.py` and `python bench/elpv.py --task grade`.", '',
+             f"`fastai-tl train` with its defaults ({b['machine']}). Reproduce: `python bench/elpv.py` and `python bench/elpv.py --task grade`; the other rows: `python bench/elpv.py --recipe NAME`.", '',
              '| model | binary accuracy | mono | poly | defective precision / recall / F1 | 4-class accuracy | 4-class macro-F1 | wall time |',
              '|---|---|---|---|---|---|---|---|']
     grade = (_pm(g, 'accuracy'), _pm(g, 'macro_f1')) if g else ('not run', 'not run')
     lines.append(f"| **fastai_tl, CPU recipe** (EfficientNet-Lite0) | **{_pm(b, 'accuracy')}** | {_pm(b, 'mono')} | {_pm(b, 'poly')} | "
                  f"{100*b['mean']['precision']:.1f} / {100*b['mean']['recall']:.1f} / {100*b['mean']['f1']:.1f}% | {grade[0]} | {grade[1]} | {_span(b)} |")
-    if gpu := _load('elpv_binary_gpu'):
-        lines.append(f"| fastai_tl, GPU recipe: fastai `fine_tune` of the whole network (Lite0, {' '.join(gpu['options'])}; {gpu['machine']}, "
-                     f"{len(gpu['runs'])} seeds) | {_pm(gpu, 'accuracy')} | {_pm(gpu, 'mono')} | {_pm(gpu, 'poly')} | "
-                     f"{100*gpu['mean']['precision']:.1f} / {100*gpu['mean']['recall']:.1f} / {100*gpu['mean']['f1']:.1f}% | not run | not run | {_span(gpu)} |")
+    variants = {r: v for r in VARIANTS if (v := _load(f'elpv_binary_{r}'))}
+    for r, v in variants.items():
+        lines.append(f"| fastai_tl, {VARIANTS[r]} (`--recipe {r}`; {v['machine'].split(',')[0]}) | {_pm(v, 'accuracy')} | {_pm(v, 'mono')} | {_pm(v, 'poly')} | "
+                     f"{100*v['mean']['precision']:.1f} / {100*v['mean']['recall']:.1f} / {100*v['mean']['f1']:.1f}% | | | {_span(v)} |")
     lines += ['| VGG-19 fine-tuned, Deitsch et al. 2019 (GPU) | 88.42% (average accuracy, as published) | | | | | | |',
               '| SVM on hand-made features, Deitsch et al. 2019 | 82.44% (average accuracy, as published) | | | | | | |',
               '| ResNet-152 (2025) | 90.13% | | | | | | |',
@@ -46,7 +49,7 @@ def elpv_table() -> list:
               f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
               f"{_pm(g, 'majority') if g else ''} | | |", '']
     lines += [f'- Wall time, {name}: {r["note"]}' for name, r in (('binary', b), ('4-class', g)) if r and r.get('note')]
-    if gpu: lines += [f"- GPU recipe: {gpu['note']}. Reproduce: `python bench/elpv.py --recipe gpu`."]
+    lines += [f"- `--recipe {r}`: `fastai-tl train {' '.join(v['options'])}`" + (f"; {v['note']}" if v.get('note') else '') + '.' for r, v in variants.items()]
     return lines + ['']
 
 def speed_table() -> list:
