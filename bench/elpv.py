@@ -4,7 +4,7 @@ over several split seeds, mean ± SD.
 Runs `fastai-tl train` once per seed, as a user would, and reads what it writes: accuracy overall and per cell type (mono/poly),
 precision, recall and F1 of the defective class (binary task) or macro-F1 (4-class task), the always-majority baseline of the
 same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json.
-Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu] [--seeds 1 2 3] [--out FILE] [any other `fastai-tl train` option]"""
+Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [any other `fastai-tl train` option]"""
 import argparse, json, os, platform, subprocess, tempfile, time
 from pathlib import Path
 import pandas as pd
@@ -14,9 +14,10 @@ from fastai_tl.data import elpv_df
 
 ROOT = Path(__file__).parents[1]
 # cpu: `fastai-tl train`'s defaults. cpu-fast: 224 pixels and a fixed learning rate, half the time. cpu-lite2: the largest embedded backbone.
-# gpu: fastai's fine_tune of the whole network at the cells' own 300 pixels.
+# gpu: the cached recipe with the largest backbone at the cells' own 300 pixels, for longer. gpu-finetune: fastai's fine_tune of the whole network.
 RECIPES = {'cpu': [], 'cpu-fast': ['--size', '224', '--lr', '3e-3'], 'cpu-lite2': ['--backbone', 'efficientnet_lite2', '--size', '260', '--lr', '3e-3'],
-           'gpu': ['--strategy', 'finetune', '--size', '300', '--epochs', '12', '--bs', '64']}
+           'gpu': ['--backbone', 'efficientnet_lite2', '--size', '300', '--epochs', '12', '--lr', '3e-3'],
+           'gpu-finetune': ['--strategy', 'finetune', '--size', '300', '--epochs', '12', '--bs', '64']}
 
 def machine() -> str:
     "The device the run used, in words"

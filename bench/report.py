@@ -24,7 +24,7 @@ def _span(res) -> str:
     return f'{min(secs)/60:.1f} to {max(secs)/60:.1f} min'
 
 VARIANTS = {'cpu-fast': 'CPU, fast: Lite0 at 224 px, lr 3e-3', 'cpu-lite2': 'CPU: Lite2 at 260 px, lr 3e-3',
-            'gpu': 'GPU: fastai `fine_tune` of the whole network, Lite0 at 300 px'}
+            'gpu': 'GPU: Lite2 at 300 px, 12 epochs, lr 3e-3', 'gpu-finetune': 'GPU: fastai `fine_tune` of the whole network, Lite0 at 300 px'}
 
 def elpv_table() -> list:
     b, g = _load('elpv_binary_cpu'), _load('elpv_grade_cpu')
