@@ -224,11 +224,21 @@ def fit_cached(self:Learner, n_epoch:int, lr_max=1e-3, cut:str=None, n_views:int
     return cached
 
 # %% ../nbs/05_learner.ipynb #1fca882b
+def _spread(opt, lr):
+    "Each group's learning rate when `lr` (a number or a slice) is set, by fastai's own rule; the optimizer is left as it was"
+    now = [h['lr'] for h in opt.hypers]
+    opt.set_hyper('lr', lr)
+    peak = [h['lr'] for h in opt.hypers]
+    opt.set_hyper('lr', now)
+    return peak
+
 @patch
-def lr_groups(self:Learner) -> pd.DataFrame:
-    "Each parameter group of the optimizer: its number of parameters, whether it trains, and its learning rate"
-    return pd.DataFrame([dict(group=i, parameters=sum(p.numel() for p in g['params']), trainable=any(p.requires_grad for p in g['params']), lr=h['lr'])
-                         for i, (g, h) in enumerate(zip(self.opt.param_groups, self.opt.hypers))])
+def lr_groups(self:Learner, lr_max=None) -> pd.DataFrame:
+    "Each parameter group of the optimizer: its parameters, whether it trains, its learning rate now and, given `lr_max`, its peak"
+    df = pd.DataFrame([dict(group=i, parameters=sum(p.numel() for p in g['params']), trainable=any(p.requires_grad for p in g['params']), lr=h['lr'])
+                       for i, (g, h) in enumerate(zip(self.opt.param_groups, self.opt.hypers))])
+    if lr_max is not None: df.insert(3, 'peak', _spread(self.opt, lr_max))
+    return df
 
 # %% ../nbs/05_learner.ipynb #06bd0a7c
 def suggest_strategy(n_per_class:float, separability:float, small:int=1000, similar:float=0.9) -> dict:
