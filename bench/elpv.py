@@ -3,9 +3,9 @@ over several split seeds, mean ± SD.
 
 Runs `fastai-tl train` once per seed, as a user would, and reads what it writes: accuracy overall and per cell type (mono/poly),
 precision, recall and F1 of the defective class (binary task) or macro-F1 (4-class task), the always-majority baseline of the
-same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json.
-Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [any other `fastai-tl train` option]"""
-import argparse, json, os, platform, subprocess, tempfile, time
+same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json; with --keep, each seed's predictions too (for bench/ensemble.py).
+Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [--keep DIR] [any other `fastai-tl train` option]"""
+import argparse, json, os, platform, shutil, subprocess, tempfile, time
 from pathlib import Path
 import pandas as pd
 import sklearn.metrics as skm
@@ -26,7 +26,7 @@ def machine() -> str:
           if Path('/proc/cpuinfo').exists() else None
     return f"{cpu or platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}"
 
-def run_seed(seed, task, extra) -> dict:
+def run_seed(seed, task, extra, keep=None) -> dict:
     "Train once with `fastai-tl train` on split `seed` and score its validation predictions"
     out = Path(tempfile.mkdtemp())/'model'
     start = time.time()
@@ -34,6 +34,7 @@ def run_seed(seed, task, extra) -> dict:
     subprocess.run(['fastai-tl', 'train', '--seed', str(seed), '--out', str(out), *label, *extra], check=True, stdout=subprocess.DEVNULL)
     wall = time.time() - start
     m = json.loads((out/'metrics.json').read_text())
+    if keep: Path(keep).mkdir(parents=True, exist_ok=True); shutil.copy(out/'predictions.csv', Path(keep)/f'seed{seed}.csv')
     p = pd.read_csv(out/'predictions.csv').merge(elpv_df()[['path', 'type']], on='path')
     right = p.actual == p.predicted
     row = dict(seed=seed, accuracy=right.mean(), mono=right[p.type == 'mono'].mean(), poly=right[p.type == 'poly'].mean(),
@@ -48,12 +49,13 @@ def main():
     p.add_argument('--recipe', choices=tuple(RECIPES), default='cpu')
     p.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
     p.add_argument('--out', help='results file (default: bench/results/elpv_<task>_<recipe>.json)')
+    p.add_argument('--keep', help="folder for each seed's predictions, seed<N>.csv")
     args, extra = p.parse_known_args()
     out = Path(args.out or ROOT/'bench'/'results'/f'elpv_{args.task}_{args.recipe}.json')
     out.parent.mkdir(exist_ok=True)
     rows = []
     for seed in args.seeds:
-        rows.append(run_seed(seed, args.task, RECIPES[args.recipe] + extra))
+        rows.append(run_seed(seed, args.task, RECIPES[args.recipe] + extra, args.keep))
         print(' '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in rows[-1].items()), flush=True)
         df = pd.DataFrame(rows).set_index('seed')
         res = dict(task=args.task, recipe=args.recipe, options=RECIPES[args.recipe] + extra, machine=machine(), runs=rows,
