@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np, pandas as pd
 import sklearn.metrics as skm
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 import torchvision
@@ -255,8 +255,9 @@ def suggest_strategy(n_per_class:float, separability:float, small:int=1000, simi
 # %% ../nbs/05_learner.ipynb #b5c8fdc1
 def separability(x, y, folds:int=5) -> float:
     "Cross-validated balanced accuracy of a logistic regression on frozen features `x` with labels `y`"
+    cv = StratifiedKFold(folds, shuffle=True, random_state=0)   # shuffled: items often come sorted (ELPV's by module), and a fold of unseen modules is another question
     return float(cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000)),
-                                 x.float().numpy(), y.numpy(), cv=folds, scoring='balanced_accuracy').mean())
+                                 x.float().numpy(), y.numpy(), cv=cv, scoring='balanced_accuracy').mean())
 
 # %% ../nbs/05_learner.ipynb #deed9c5a
 def _param_count(m): return sum(p.numel() for p in m.parameters())
