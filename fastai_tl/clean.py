@@ -172,7 +172,7 @@ def duplicate_findings(sets, kind:str='exact duplicate', splits:dict=None) -> pd
             cross = splits.get(p) != splits.get(keep)
             rows.append(dict(path=p, kind='cross-split duplicate' if cross else kind, score=1/len(s), other=keep,
                              detail=f'{kind} of {Path(keep).name}' + (f' ({splits.get(keep)}) in {splits.get(p)}' if cross else ''),
-                             action='quarantine' if kind == 'exact duplicate' or cross else 'review'))
+                             action='quarantine' if kind == 'exact duplicate' else 'review'))
     return _findings(rows)
 
 # %% ../nbs/07_clean.ipynb #f0136983
