@@ -174,9 +174,11 @@ def features(self:Learner, ds_idx:int=1, n_views:int=1, stages:list=None):
     return _run(_Pooled([m for _, m in st[:max(keep) + 1]], keep), dls, bar)
 
 # %% ../nbs/05_learner.ipynb #5509bddc
+def _linear(C:float=1.0): return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+
 def fit_linear(x, y, C:float=1.0):
     "A scikit-learn logistic regression on standardised features `x` and labels `y`"
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000)).fit(x.float().numpy(), y.numpy())
+    return _linear(C).fit(x.float().numpy(), y.numpy())
 
 # %% ../nbs/05_learner.ipynb #fb3fa3a8
 class FlipFeatures(Callback):
@@ -256,8 +258,7 @@ def suggest_strategy(n_per_class:float, separability:float, small:int=1000, simi
 def separability(x, y, folds:int=5) -> float:
     "Cross-validated balanced accuracy of a logistic regression on frozen features `x` with labels `y`"
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)   # shuffled: items often come sorted (ELPV's by module), and a fold of unseen modules is another question
-    return float(cross_val_score(make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000)),
-                                 x.float().numpy(), y.numpy(), cv=cv, scoring='balanced_accuracy').mean())
+    return float(cross_val_score(_linear(C=0.01), x.float().numpy(), y.numpy(), cv=cv, scoring='balanced_accuracy').mean())
 
 # %% ../nbs/05_learner.ipynb #deed9c5a
 def _param_count(m): return sum(p.numel() for p in m.parameters())
