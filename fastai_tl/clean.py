@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from cleanlab.filter import find_label_issues
@@ -26,10 +26,10 @@ from .models import load_backbone
 
 # %% auto #0
 __all__ = ['cleanvision_kinds', 'finding_columns', 'kind_order', 'plant_problems', 'screen_file', 'screen_files', 'run_imagelab',
-           'file_findings', 'image_findings', 'duplicate_findings', 'near_duplicate_sets', 'image_features',
-           'out_of_sample_probs', 'label_issues', 'label_findings', 'show_findings', 'loss_findings', 'merge_findings',
-           'clean_report', 'report_html', 'save_report', 'read_manifest', 'quarantine', 'relabel', 'undo',
-           'apply_report', 'tree_md5', 'image_cleaner', 'apply_cleaner', 'clean_command', 'duplicate_groups']
+           'file_findings', 'image_findings', 'duplicate_findings', 'near_duplicate_sets', 'duplicate_groups',
+           'image_features', 'out_of_sample_probs', 'label_issues', 'label_findings', 'show_findings', 'loss_findings',
+           'merge_findings', 'clean_report', 'report_html', 'save_report', 'read_manifest', 'quarantine', 'relabel',
+           'undo', 'apply_report', 'tree_md5', 'image_cleaner', 'apply_cleaner', 'clean_command']
 
 # %% ../nbs/07_clean.ipynb #069094d4
 def _flip_label(f:Path, classes:list, rng) -> Path:
@@ -164,10 +164,10 @@ def image_findings(lab:Imagelab) -> pd.DataFrame:
 _split_order = {'train': 0, 'valid': 1, 'test': 2}
 
 def duplicate_findings(sets, kind:str='exact duplicate', splits:dict=None) -> pd.DataFrame:
-    "A finding per copy in each set of duplicate paths, the first in the training split being kept; copies in another split are cross-split duplicates"
+    "A finding per copy in each set of duplicate paths, keeping the earliest split's shortest name; copies in another split are cross-split duplicates"
     splits, rows = splits or {}, []
     for s in sets:
-        keep, *copies = sorted(s, key=lambda p: _split_order.get(splits.get(p), 3))
+        keep, *copies = sorted(s, key=lambda p: (_split_order.get(splits.get(p), 3), len(Path(p).name), p))
         for p in copies:
             cross = splits.get(p) != splits.get(keep)
             rows.append(dict(path=p, kind='cross-split duplicate' if cross else kind, score=1/len(s), other=keep,
@@ -199,6 +199,16 @@ def near_duplicate_sets(paths, max_distance:int=16, hash_size:int=16) -> list:
     sizes = np.bincount(group)
     return [[paths[i] for i in np.flatnonzero(group == g)] for g in np.flatnonzero(sizes > 1)]
 
+# %% ../nbs/07_clean.ipynb #2bcb32e9
+def duplicate_groups(report:pd.DataFrame, paths) -> list:
+    "A group for each of `paths`: the image the report links it to as a duplicate of (followed to the end), or itself; for `split_df(df, group=...)`"
+    kept = dict(zip(report.path[report.other.notna()], report.other[report.other.notna()]))
+    def _root(p):
+        seen = {p}
+        while p in kept and kept[p] not in seen: p = kept[p]; seen.add(p)
+        return p
+    return [_root(p) for p in paths]
+
 # %% ../nbs/07_clean.ipynb #964c1926
 def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64) -> pd.DataFrame:
     "Average-pooled features of the frozen ImageNet backbone `arch` for every image in `paths`, one row per path"
@@ -210,15 +220,15 @@ def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64
     return pd.DataFrame(x.numpy(), index=pd.Index(paths, name='path'))
 
 # %% ../nbs/07_clean.ipynb #6972533e
-def out_of_sample_probs(feats, labels, folds:int=5, C:float=0.01, seed:int=42) -> pd.DataFrame:
-    "Probability of each class (columns) for each row of `feats`, from a logistic regression that never saw that row: `folds`-fold `cross_val_predict`"
+def out_of_sample_probs(feats, labels, folds:int=5, C:float=0.01, seed:int=42, groups=None) -> pd.DataFrame:
+    "Probability of each class (columns) for each row of `feats`, from a logistic regression that saw neither that row nor its `groups` mates"
     labels = pd.Series(np.asarray(labels))
     counts = labels.value_counts()
     if len(counts) < 2: raise ValueError(f"Only one class ({counts.index[0]!r}): finding label errors needs at least two classes")
     if counts.min() < 2: raise ValueError(f"Class {counts.idxmin()!r} has a single image: each class needs at least two for cross-validation")
-    cv = StratifiedKFold(min(folds, counts.min()), shuffle=True, random_state=seed)
+    cv = (StratifiedKFold if groups is None else StratifiedGroupKFold)(min(folds, counts.min()), shuffle=True, random_state=seed)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
-    probs = cross_val_predict(model, np.asarray(feats, dtype=np.float32), labels, cv=cv, method='predict_proba')
+    probs = cross_val_predict(model, np.asarray(feats, dtype=np.float32), labels, groups=groups, cv=cv, method='predict_proba')
     return pd.DataFrame(probs, columns=sorted(counts.index), index=getattr(feats, 'index', None))
 
 # %% ../nbs/07_clean.ipynb #c278d4b6
@@ -283,7 +293,7 @@ def _rows(feats, paths):
 
 def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16) -> pd.DataFrame:
     "Every finding about `source` (folder, CSV or DataFrame): broken files, cleanvision's issues, duplicates within and across splits, label issues, `learn`'s top losses"
-    df, secs, t = image_table(source, label), {}, time.time()
+    df, secs, t, groups = image_table(source, label), {}, time.time(), None
     screen = screen_files(df.path)
     frames, good = [file_findings(screen)], df[~screen.problem.isin(_broken).values]
     secs['screen files'], t = time.time() - t, time.time()
@@ -293,13 +303,15 @@ def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None,
         exact = duplicate_findings(lab.info.get('exact_duplicates', {}).get('sets', []), 'exact duplicate', splits)
         frames += [image_findings(lab), exact]
         secs['cleanvision'], t = time.time() - t, time.time()
-        near = near_duplicate_sets(good.path[~good.path.isin(exact.path)], max_distance)   # one image of each exact set
-        frames.append(duplicate_findings(near, 'near duplicate', splits))
+        near_sets = near_duplicate_sets(good.path[~good.path.isin(exact.path)], max_distance)   # one image of each exact set
+        near = duplicate_findings(near_sets, 'near duplicate', splits)
+        frames.append(near)
+        groups = duplicate_groups(pd.concat([exact, near]), good.path)
         secs['near duplicates'], t = time.time() - t, time.time()
     if good[label].nunique() > 1:
         x = image_features(good.path, size=size) if feats is None else _rows(feats, good.path)
         if feats is None: secs['features'], t = time.time() - t, time.time()
-        frames.append(label_findings(label_issues(good, out_of_sample_probs(x, good[label], folds), label)))
+        frames.append(label_findings(label_issues(good, out_of_sample_probs(x, good[label], folds, groups=groups), label)))
         secs['cross-validation + cleanlab'], t = time.time() - t, time.time()
     if learn is not None: frames.append(loss_findings(ClassificationInterpretation.from_learner(learn))); secs['top losses'] = time.time() - t
     rep = merge_findings(*frames)
@@ -545,13 +557,3 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
     else: lines += ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:',
                     f'fastai-tl clean {data if data is not None else ""} --report {out/"report.csv"} --apply']
     return '\n'.join(lines)
-
-# %% ../nbs/07_clean.ipynb #2bcb32e9
-def duplicate_groups(report:pd.DataFrame, paths) -> list:
-    "A group for each of `paths`: the image the report links it to as a duplicate of (followed to the end), or itself; for `split_df(df, group=...)`"
-    kept = dict(zip(report.path[report.other.notna()], report.other[report.other.notna()]))
-    def _root(p):
-        seen = {p}
-        while p in kept and kept[p] not in seen: p = kept[p]; seen.add(p)
-        return p
-    return [_root(p) for p in paths]
