@@ -410,8 +410,8 @@ def _move(src, dst, manifest, action, dry_run, **extra) -> dict:
     row = dict(action=action, src=str(src), dst=str(dst), **extra)
     if dry_run: return row
     md5, made = _md5(src), _mkdirs(dst.parent)
+    _record(manifest, dict(row, md5=md5, made_dirs=made))   # first, so that a move cut short by a crash is on record too
     shutil.move(src, dst)
-    _record(manifest, dict(row, md5=md5, made_dirs=made))
     return row
 
 # %% ../nbs/07_clean.ipynb #6c84e44a
@@ -438,8 +438,9 @@ def _relabel_table(csv, paths, labels, manifest, label, dry_run) -> list:
     hit = df.path.map(new)
     raw[label] = raw[label].astype(object)
     raw.loc[hit.notna().values, label] = hit[hit.notna()].values
-    raw.to_csv(csv, index=False)
-    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=_md5(csv), made_dirs=made))
+    text = raw.to_csv(index=False)
+    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=hashlib.md5(text.encode()).hexdigest(), made_dirs=made))
+    csv.write_text(text)
     return rows
 
 def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
@@ -452,9 +453,15 @@ def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool
     return pd.DataFrame(rows, columns=['action', 'src', 'dst', 'from', 'to'])
 
 # %% ../nbs/07_clean.ipynb #d30e2b61
+def _cut_short(a) -> bool:
+    "Whether action `a` was recorded but never carried out: its file or table is as it was before"
+    if a['action'] == 'relabel table': return Path(a['dst']).exists() and _md5(a['src']) == _md5(a['dst'])
+    return not Path(a['dst']).exists() and Path(a['src']).is_file() and _md5(a['src']) == a['md5']
+
 def _undo_problem(a) -> str:
     "Why action `a` cannot be undone now, or None"
     table = a['action'] == 'relabel table'
+    if _cut_short(a): return None
     if not Path(a['dst']).exists(): return f"{a['dst']} is gone"
     now = a['src'] if table else a['dst']
     if _md5(now) != a['md5']: return f"{now} has changed since the {a['action']}"
@@ -474,7 +481,7 @@ def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
             raise RuntimeError(f"Undid {i} of {len(todo)} action(s), then stopped at action {a['id']} ({a['action']} of {a['src']}): {problem}. "
                                f"Put that file back as it was, then undo {m} again")
         _mkdirs(Path(a['src']).parent)
-        shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
+        if Path(a['dst']).exists(): shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
         for f in reversed(a['made_dirs']):
             with contextlib.suppress(OSError): Path(f).rmdir()   # only when empty
         a['undone'] = _now()

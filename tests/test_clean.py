@@ -170,3 +170,37 @@ def test_plant_problems_plants_what_it_says(tmp_path):
     assert list(screen.problem) == ['zero-byte', 'truncated', 'unreadable', 'format mismatch']
     used = [p for v in planted.values() for pair in v for p in pair if p]
     assert len(used) == len(set(used)), 'each planted problem has its own image'
+
+@pytest.mark.parametrize('moved', [True, False], ids=['after the move', 'before the move'])
+def test_a_quarantine_cut_short_by_a_crash_can_be_undone(tmp_path, monkeypatch, moved):
+    data = _shapes(tmp_path/'data', n=2)
+    before, m = tree_md5(data), tmp_path/'out'/'manifest.json'
+    real, calls = shutil.move, []
+    def crash_on_second(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            if moved: real(src, dst)
+            raise KeyboardInterrupt   # the process dies between the manifest and the move
+        return real(src, dst)
+    monkeypatch.setattr(shutil, 'move', crash_on_second)
+    with pytest.raises(KeyboardInterrupt): quarantine(sorted((data/'circle').iterdir()), m)
+    monkeypatch.undo()
+    assert len(read_manifest(m)['actions']) == 2   # both moves are on record, whether or not the second happened
+    undo(m)
+    assert tree_md5(data) == before
+
+def test_a_csv_relabel_cut_short_before_the_edit_can_be_undone(tmp_path, monkeypatch):
+    data = _shapes(tmp_path/'data', n=2)
+    csv = data/'labels.csv'
+    csv.write_text('path,label\n' + ''.join(f'{p.parent.name}/{p.name},{p.parent.name}\n' for p in sorted(data.rglob('*.png'))))
+    raw, m = csv.read_bytes(), tmp_path/'out'/'manifest.json'
+    real = Path.write_text
+    def crash(self, *args, **kwargs):
+        if self == csv: raise KeyboardInterrupt   # the process dies between the manifest and the edit
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Path, 'write_text', crash)
+    with pytest.raises(KeyboardInterrupt): relabel([sorted((data/'circle').iterdir())[0]], 'square', m, table=csv)
+    monkeypatch.undo()
+    assert csv.read_bytes() == raw and len(read_manifest(m)['actions']) == 1
+    undo(m)
+    assert csv.read_bytes() == raw and read_manifest(m)['actions'][0]['undone']
