@@ -19,9 +19,17 @@ def conv_out_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
     return (n + 2*padding - k) // stride + 1
 
 # %% ../nbs/03_convolutions.ipynb #08ebdc35
+def _check_batch(x: Tensor):
+    "Raise a clear error unless `x` is a batch of images (N, C, H, W)"
+    if x.ndim != 4: raise ValueError(f'expected a batch of images of shape (N, C, H, W), got shape {tuple(x.shape)}: '
+                                     'add the missing axes, e.g. img[None] for one (C, H, W) image, img[None, None] for one grey (H, W) image')
+
 def conv2d(x: Tensor, weight: Tensor, stride: int = 1, padding: int = 0) -> Tensor:
     "Convolve a batch `x` (N, C, H, W) with `weight` (filters, C, k, k) as one matrix multiply over unfolded patches"
-    n, _, h, w = x.shape
+    _check_batch(x)
+    n, c, h, w = x.shape
+    if weight.ndim != 4 or weight.shape[1] != c or weight.shape[2] != weight.shape[3]:
+        raise ValueError(f'weight should have shape (filters, {c}, k, k) for an input with {c} channels, got {tuple(weight.shape)}')
     f, _, k, _ = weight.shape
     cols = F.unfold(x, k, padding=padding, stride=stride)  # (N, C*k*k, positions)
     return (weight.reshape(f, -1) @ cols).view(n, f, conv_out_size(h, k, stride, padding), conv_out_size(w, k, stride, padding))
@@ -48,6 +56,8 @@ def show_maps(maps: Sequence[Tensor], titles: Sequence[str], title: str, ncols: 
 # %% ../nbs/03_convolutions.ipynb #8d77e313
 def _windows(x: Tensor, k: int, stride: int, padding: int, pad_value: float) -> Tensor:
     "Every k×k window of every channel of `x` (N, C, H, W), as columns: (N, C, k*k, positions)"
+    _check_batch(x)
+    if padding > k//2: raise ValueError(f'padding {padding} is more than half the window {k}; PyTorch refuses it too: use padding <= {k//2}')
     n, c = x.shape[:2]
     x = F.pad(x, [padding]*4, value=pad_value)
     return F.unfold(x.reshape(n*c, 1, *x.shape[2:]), k, stride=stride).view(n, c, k*k, -1)
@@ -56,20 +66,21 @@ def _windows(x: Tensor, k: int, stride: int, padding: int, pad_value: float) -> 
 def avg_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0) -> Tensor:
     "Mean of each k×k window of `x` (N, C, H, W), zero padding counted; `stride` defaults to `k`"
     s = stride or k
-    oh, ow = (conv_out_size(d, k, s, padding) for d in x.shape[2:])
-    return _windows(x, k, s, padding, 0.).mean(2).view(*x.shape[:2], oh, ow)
+    means = _windows(x, k, s, padding, 0.).mean(2)
+    return means.view(*x.shape[:2], *(conv_out_size(d, k, s, padding) for d in x.shape[2:]))
 
 # %% ../nbs/03_convolutions.ipynb #f30e3dac
 def max_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     "Maximum of each k×k window of `x` (N, C, H, W), and with `return_indices` where each maximum was in H*W"
     s = stride or k
-    (h, w), n, c = x.shape[2:], *x.shape[:2]
-    oh, ow = conv_out_size(h, k, s, padding), conv_out_size(w, k, s, padding)
     vals, a = _windows(x, k, s, padding, float('-inf')).max(2)
+    n, c, h, w = x.shape
+    oh, ow = conv_out_size(h, k, s, padding), conv_out_size(w, k, s, padding)
     vals = vals.view(n, c, oh, ow)
     if not return_indices: return vals
     pos = torch.arange(oh * ow)
-    rows, cols = (pos // ow)*s + a // k - padding, (pos % ow)*s + a % k - padding
+    # a window of nothing but -inf has its maximum at its first position, maybe in the padding: PyTorch gives its first real pixel
+    rows, cols = ((pos // ow)*s + a // k - padding).clamp(min=0), ((pos % ow)*s + a % k - padding).clamp(min=0)
     return vals, (rows*w + cols).view(n, c, oh, ow)
 
 # %% ../nbs/03_convolutions.ipynb #2729b222

@@ -51,6 +51,32 @@ def test_pooling_and_unpooling_match_torch():
         fct.test_eq(idx, tidx)
         fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
 
+def test_max_pool_indices_match_torch_with_inf():
+    "Windows of nothing but -inf point at their first real pixel, as PyTorch's do, never into the padding, so unpooling works"
+    torch.manual_seed(0)
+    for bs, c, _, h, w, k, s, p in CONFIGS:
+        x = torch.randn(bs, c, h, w)
+        x[torch.rand_like(x) < 0.7] = float('-inf')
+        vals, idx = max_pool2d(x, k, s, p, return_indices=True)
+        tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
+        fct.test_eq(vals, tvals)
+        fct.test_eq(idx, tidx)
+        fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
+
+def test_pooling_and_conv_shape_errors():
+    "Pooling refuses padding over half the window, as PyTorch does; convolution allows it, as PyTorch does; wrong shapes say so"
+    x = torch.randn(1, 2, 6, 6)
+    for k, p in [(1, 1), (2, 2), (3, 2), (5, 3)]:
+        for pool in (max_pool2d, avg_pool2d):
+            fct.test_fail(lambda: pool(x, k, 1, p), contains=f'use padding <= {k//2}')
+        fct.test_fail(lambda: F.max_pool2d(x, k, 1, p), contains='at most half')
+        wt = torch.randn(3, 2, k, k)
+        fct.test_close(conv2d(x, wt, 1, p), F.conv2d(x, wt, padding=p), eps=1e-4)
+    fct.test_fail(lambda: conv2d(x, torch.randn(3, 1, 3, 3)), contains='(filters, 2, k, k)')
+    fct.test_fail(lambda: conv2d(x, torch.randn(3, 2, 3)), contains='(filters, 2, k, k)')
+    for f in (lambda t: conv2d(t, torch.randn(3, 2, 3, 3)), lambda t: max_pool2d(t, 2), lambda t: avg_pool2d(t, 2)):
+        fct.test_fail(lambda: f(x[0]), contains='(N, C, H, W)')
+
 def test_pooling_stride_defaults_to_window():
     x = torch.randn(2, 3, 8, 6)
     fct.test_eq(max_pool2d(x, 2), F.max_pool2d(x, 2))
