@@ -53,13 +53,14 @@ def main():
     args, extra = p.parse_known_args()
     out = Path(args.out or ROOT/'bench'/'results'/f'elpv_{args.task}_{args.recipe}.json')
     out.parent.mkdir(exist_ok=True)
+    note = json.loads(out.read_text()).get('note') if out.exists() else None   # written by hand: a rerun keeps it
     rows = []
     for seed in args.seeds:
         rows.append(run_seed(seed, args.task, RECIPES[args.recipe] + extra, args.keep))
         print(' '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}' for k, v in rows[-1].items()), flush=True)
         df = pd.DataFrame(rows).set_index('seed')
         res = dict(task=args.task, recipe=args.recipe, options=RECIPES[args.recipe] + extra, machine=machine(), runs=rows,
-                   mean=df.mean().to_dict(), sd=df.std().to_dict())
+                   mean=df.mean().to_dict(), sd=df.std().to_dict(), **({'note': note} if note else {}))
         out.write_text(json.dumps(res, indent=1) + '\n')   # after every seed, so an interrupted run keeps what it finished
     print(f"\n{machine()}; recipe {args.recipe}: fastai-tl train {' '.join(RECIPES[args.recipe] + extra) or '(defaults)'}")
     print(pd.DataFrame({'mean': df.mean(), 'sd': df.std()}).round(4).to_string())

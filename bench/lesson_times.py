@@ -7,7 +7,8 @@ import argparse, json, os, re, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-RUN = "import sys; from nbdev.test import test_nb; sys.exit(0 if test_nb(sys.argv[1], save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)"
+RUN = ("import sys; from nbdev.test import test_nb; from nbdev.config import get_config; from pathlib import Path; "
+       "sys.exit(0 if test_nb(sys.argv[1], skip_flags=get_config(Path(sys.argv[1]).parent).tst_flags.split(), save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)")
 
 BAR = re.compile(r'^\s*█?\s*(\|[█-]*\|\s*[\d.]+% \[.*)?$')
 

@@ -3,7 +3,7 @@
 Exports the ELPV classifier (EfficientNet-Lite0, its head untrained: speed does not depend on the weights) with `export_safe` and
 `export_onnx`, then times each way of predicting the same validation cells, from the PNG files to the decisions, several times.
 Prints images/s as mean and standard deviation over the repeats, and each way's speed relative to the `learn.predict` loop.
-Usage: python bench/predict_speed.py [--n 64] [--repeats 5] [--size 224] [--bs 32]"""
+Usage: python bench/predict_speed.py [--n 64] [--repeats 5] [--size 224] [--bs 16]"""
 import argparse, json, os, platform, tempfile, time, warnings
 from pathlib import Path
 import pandas as pd, torch
@@ -56,6 +56,7 @@ def main():
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}), load average {os.getloadavg()[0]:.1f}; {args.n} ELPV cells at {args.size} px, {args.repeats} repeats")
     print(df.round(2).to_string())
     out = Path(__file__).parent/'results'/'predict_speed.json'
+    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(machine=machine(), images_per_s=df['images/s'].round(1).to_dict(), sd=df['sd'].round(1).to_dict(),
         notes=[f"{args.n} ELPV cells at {args.size} px, from the PNG files to the decisions, mean of {args.repeats} runs"]), indent=1) + '\n')
 

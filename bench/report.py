@@ -2,7 +2,7 @@
 
 Writes the tables into the marked cell of nbs/index.ipynb, then renders README.md from it (as `python tests/test_sync.py` does).
 Usage: python bench/report.py"""
-import json, subprocess, sys
+import argparse, json, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -44,8 +44,8 @@ def elpv_table() -> list:
                      f"{100*v['mean']['precision']:.1f} / {100*v['mean']['recall']:.1f} / {100*v['mean']['f1']:.1f}% | | | {_span(v)} |")
     lines += ['| VGG-19 fine-tuned, Deitsch et al. 2019 (GPU) | 88.42% (average accuracy, as published) | | | | | | |',
               '| SVM on hand-made features, Deitsch et al. 2019 | 82.44% (average accuracy, as published) | | | | | | |',
-              '| ResNet-152 (2025) | 90.13% | | | | | | |',
-              '| transformer model card | 91.7% | | | | | | |',
+              '| ResNet-152, later work (2025; reported, protocol not checked here) | 90.13% | | | | | | |',
+              '| a transformer\'s model card (binary; reported, protocol not checked here) | 91.7% | | | | | | |',
               f"| always \"functional\" / always grade 0 (same splits) | {_pm(b, 'majority')} | | | 0 / 0 / 0 | "
               f"{_pm(g, 'majority') if g else ''} | | |", '']
     lines += [f'- Wall time, {name}: {r["note"]}' for name, r in (('binary', b), ('4-class', g)) if r and r.get('note')]
@@ -57,9 +57,10 @@ def speed_table() -> list:
     if not s: return []
     import pandas as pd
     df = pd.DataFrame(s['runs'])
+    frac = f" --frac {s['frac']}" if s.get('frac', 1) < 1 else ''
     lines = ['### Speed levers: the kit against plain fastai', '',
              f"Same backbone (Lite0), data (ELPV at {s['size']} px, {s.get('cells', 2624)} cells, split 75/25), epochs and seed in one process, over {df.seed.nunique()} seeds. "
-             "Reproduce: `python bench/speed_levers.py`.", '',
+             f"Reproduce: `python bench/speed_levers.py{frac}`.", '',
              '| phase | fastai | accuracy | time | fastai_tl | accuracy | time | speed-up |', '|---|---|---|---|---|---|---|---|']
     for name, d in df.groupby('compare', sort=False):
         lines.append(f"| {name} ({d.epochs.iloc[0]} epochs) | {d.fastai.iloc[0]} | {100*d.fastai_acc.mean():.1f} ± {100*d.fastai_acc.std():.1f}% | "
@@ -71,7 +72,7 @@ def backbone_table() -> list:
     b = _load('backbones')
     if not b: return []
     lines = ['### The embedded backbones', '',
-             f"ELPV, split seed {b['seed']}, {str(b['size']) + ' px' if b['size'] else 'each backbone at its own image size (224, 240, 260 px)'}, {b['epochs']} epochs of cached partial fine-tuning from `{b['cut']}`. "
+             f"ELPV, one split (seed {b['seed']}) and one run each, so no spread, {str(b['size']) + ' px' if b['size'] else 'each backbone at its own image size (224, 240, 260 px)'}, {b['epochs']} epochs of cached partial fine-tuning from `{b['cut']}`. "
              "Reproduce: `python bench/backbones.py`.", '',
              '| backbone | accuracy | precision | recall | F1 | time | parameters |', '|---|---|---|---|---|---|---|']
     for r in b['table']:
@@ -90,7 +91,7 @@ def inference_table() -> list:
         lines += ['', *[f'- {line}' for line in p.get('notes', [])], '']
     if s:
         lines += [f"Service (`fastai-tl serve`, one worker): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
-                  f"{s['rps']:.1f} requests/s with {s['clients']} concurrent clients. Reproduce: `python bench/service_load.py`.", '']
+                  f"{s['rps']:.1f}" + (f" ± {s['rps_sd']:.1f}" if 'rps_sd' in s else '') + f" requests/s with {s['clients']} concurrent clients. Reproduce: `python bench/service_load.py`.", '']
     return lines
 
 def lesson_table() -> list:
@@ -107,6 +108,7 @@ def results_markdown() -> str:
     return '\n'.join([MARK, '## Results', '', *body]).rstrip() + '\n'
 
 def main():
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     nb_path = ROOT/'nbs'/'index.ipynb'
     nb = json.loads(nb_path.read_text())
     cell = next((c for c in nb['cells'] if ''.join(c['source']).startswith(MARK)), None)

@@ -45,6 +45,7 @@ def main():
     print(df.round(1).to_string())
     one, eight = df.loc[1], df.loc[8]
     out = Path(__file__).parent/'results'/'service_load.json'
+    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(p50_ms=one[('p50_ms', 'mean')], p99_ms=one[('p99_ms', 'mean')], rps=eight[('requests_per_s', 'mean')],
                                    rps_sd=eight[('requests_per_s', 'std')], clients=8, runtime=args.runtime), indent=1) + '\n')
 

@@ -4,11 +4,12 @@ from pathlib import Path
 import pytest
 
 NBS = sorted((Path(__file__).parents[1]/'nbs').glob('*.ipynb'))
-RUN = "import sys; from nbdev.test import test_nb; sys.exit(0 if test_nb(sys.argv[1], cell_timing_min=10)[0] else 1)"
+RUN = ("import sys; from nbdev.test import test_nb; from nbdev.config import get_config; from pathlib import Path; "
+       "sys.exit(0 if test_nb(sys.argv[1], skip_flags=get_config(Path(sys.argv[1]).parent).tst_flags.split(), cell_timing_min=10)[0] else 1)")   # as nbdev-test: `#| notest` cells skipped
 
 @pytest.mark.parametrize('nb', NBS, ids=[p.stem for p in NBS])
 def test_lesson_runs(nb):
     "A fresh process per lesson, as a learner's kernel is: no state, threads or memory carried over from the lesson before"
-    r = subprocess.run([sys.executable, '-c', RUN, str(nb)], capture_output=True, text=True, env={**os.environ, 'FASTAI_TL_QUICK': '1'})
+    r = subprocess.run([sys.executable, '-c', RUN, str(nb)], capture_output=True, text=True, env={**os.environ, 'FASTAI_TL_QUICK': '1'}, timeout=300)
     print(r.stdout)
     assert r.returncode == 0, f'{nb.name} failed in quick mode:\n{r.stderr[-6000:]}'
