@@ -40,11 +40,12 @@ def _draw_shape(draw, shape, box, fill):
 
 # %% ../nbs/01_data.ipynb #a25f0dd7
 def make_shapes(path, n_per_class:int=40, size:int=64, shapes=('circle', 'square', 'triangle'), n_groups:int=8, seed:int=0) -> pd.DataFrame:
-    "Write PNGs of `shapes` on noisy backgrounds to `path`/shape/; return their `path`, `label`, `group` and object box"
+    "Write PNGs of `shapes` on noisy backgrounds to `path`/shape/, replacing those it wrote before; return their `path`, `label`, `group` and object box"
     path, rng, rows = Path(path), np.random.default_rng(seed), []
     tones = rng.integers(30, 120, n_groups)
     for shape in shapes:
         (path/shape).mkdir(parents=True, exist_ok=True)
+        for old in (path/shape).glob(f'{shape}_*.png'): old.unlink()   # a smaller `n_per_class` leaves no stale files
         for i in range(n_per_class):
             g = int(rng.integers(n_groups))
             px = np.clip(rng.normal(tones[g], 20, (size, size, 3)), 0, 255).astype(np.uint8)
@@ -63,29 +64,32 @@ def make_shapes(path, n_per_class:int=40, size:int=64, shapes=('circle', 'square
 _split_names = {'train': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test'}
 
 def folder_df(path) -> pd.DataFrame:
-    "Images under `path` as `path` and `label` (the parent folder's name), with a `split` column when `path` holds train/valid/test folders"
+    "Images under `path` as `path` and `label` (the parent folder's name, missing for files directly in a split folder), with a `split` column when `path` holds train/valid/test folders"
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder. Pass a folder with one sub-folder per class, e.g. {path}/cat/001.jpg")
     files = get_image_files(path)
     if not files: raise ValueError(f"No images found under {path}. Put one sub-folder per class, e.g. {path}/cat/001.jpg")
     df = pd.DataFrame({'path': [str(f.absolute()) for f in files], 'label': [f.parent.name for f in files]})
-    tops = [f.relative_to(path).parts[0].lower() for f in files]
-    if any(t in _split_names for t in tops): df['split'] = [_split_names.get(t, 'train') for t in tops]
+    rel = [f.relative_to(path).parts for f in files]
+    tops = [r[0].lower() for r in rel]
+    if any(t in _split_names for t in tops):
+        df['split'] = [_split_names.get(t, 'train') for t in tops]
+        df.loc[[len(r) == 2 and t in _split_names for r, t in zip(rel, tops)], 'label'] = None   # test/x.jpg: no class folder
     return df
 
 # %% ../nbs/01_data.ipynb #53562ae8
 def image_table(source, label:str='label') -> pd.DataFrame:
     "The images of `source`, a folder of class folders, a CSV with a `path` column or a DataFrame, as a table with absolute paths"
-    if isinstance(source, pd.DataFrame): df = source.reset_index(drop=True)
+    if isinstance(source, pd.DataFrame): df, root, name = source.reset_index(drop=True), Path(), 'The DataFrame'
     elif Path(source).suffix.lower() == '.csv':
         csv = Path(source)
         if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist. Pass a folder of class folders, or a CSV with a path and a {label} column")
-        df = pd.read_csv(csv)
-        if 'path' not in df.columns: raise KeyError(f"{csv} has no 'path' column; its columns are: {', '.join(map(str, df.columns))}")
-        df['path'] = [str(p if Path(p).is_absolute() else (csv.parent/p).absolute()) for p in df.path]
-    else: df = folder_df(source)
-    if not len(df): raise ValueError("The table is empty: there are no images")
-    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}")
+        df, root, name = pd.read_csv(csv), csv.parent, str(csv)
+    else: df, root, name = folder_df(source), Path(), str(source)
+    if 'path' not in df.columns: raise KeyError(f"{name} has no 'path' column of image files; its columns are: {', '.join(map(str, df.columns))}")
+    if not len(df): raise ValueError(f"{name} is empty: there are no images")
+    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}. Pass `label=` the column that holds the labels")
+    df['path'] = [str(p if Path(p).is_absolute() else (root/p).absolute()) for p in df.path]
     return df
 
 # %% ../nbs/01_data.ipynb #212d7a8b
@@ -106,7 +110,8 @@ def split_df(df:pd.DataFrame, valid_pct:float=0.2, test_pct:float=0., stratify:s
     stratify = [stratify] if isinstance(stratify, str) else list(stratify or [])
     for c in stratify + ([group] if group else []):
         if c not in df.columns: raise KeyError(f"No column {c!r} to split by; the columns are: {', '.join(map(str, df.columns))}")
-    if not 0 < valid_pct and valid_pct + test_pct < 1: raise ValueError(f"valid_pct={valid_pct} and test_pct={test_pct} must be positive and add up to less than 1")
+    if not (0 < valid_pct and 0 <= test_pct and valid_pct + test_pct < 1):
+        raise ValueError(f"valid_pct={valid_pct} and test_pct={test_pct} make no split: pass fractions with 0 < valid_pct, 0 <= test_pct and valid_pct + test_pct < 1, e.g. 0.15 and 0.15")
     df = df.copy().reset_index(drop=True)
     df['split'] = 'train'
     if test_pct: df.loc[_held_out(df, test_pct, stratify, group, seed), 'split'] = 'test'
@@ -128,7 +133,11 @@ def _md5(fn): return hashlib.md5(Path(fn).read_bytes()).hexdigest()
 
 def check_leakage(df:pd.DataFrame, group:str=None) -> pd.DataFrame:
     "Groups and identical files that sit in more than one part of `df`'s split: one row each, empty when there is no leak"
-    keys = [('group', df[group].astype(str))] if group else []
+    if 'split' not in df.columns: raise ValueError("The table has no `split` column: split it first, e.g. check_leakage(split_df(df, group='patient'), group='patient')")
+    keys = []
+    if group:
+        if df[group].isna().any(): warnings.warn(f"{df[group].isna().sum()} row(s) have no {group!r}: they were not checked for group leakage")
+        keys.append(('group', df[group].astype(str).where(df[group].notna())))
     keys.append(('identical file', df['path'].map(_md5)))
     rows = []
     for kind, key in keys:
@@ -149,8 +158,8 @@ def find_bad_images(paths) -> list:
     stamps = [_stamp(str(p)) for p in paths]
     todo = [s for s in stamps if s not in _checked]
     if todo:
-        bad = set(map(str, verify_images(L(s[0] for s in todo))))
-        _checked.update({s: s[0] not in bad and s[1] is not None for s in todo})
+        ok = parallel(verify_image, [s[0] for s in todo], progress=True)
+        _checked.update({s: bool(o) and s[1] is not None for s, o in zip(todo, ok)})
     return [s[0] for s in stamps if not _checked[s]]
 
 # %% ../nbs/01_data.ipynb #92b505a1
@@ -200,10 +209,22 @@ def aug_preset(name:str='dihedral') -> list:
 
 # %% ../nbs/01_data.ipynb #3afe3f53
 def _check_labels(df, label):
-    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}. Pass `label=` the column that holds the labels")
+    "Raise when an image has no label or there are fewer than two classes"
+    missing = df[label].isna()
+    if missing.any():
+        raise ValueError(f"{missing.sum()} image(s) have no {label!r}, e.g. {df.path[missing].iloc[0]}: files directly in a split folder (like an unlabelled test/) "
+                         f"belong to no class. Keep the labelled rows: df = folder_df(folder); image_dls(df[df[{label!r}].notna()])")
     if df[label].nunique() < 2:
         raise ValueError(f"Only one class ({df[label].iloc[0]!r}) in column {label!r}: a classifier needs at least two. "
                          "Check the folder layout (one sub-folder per class) or the label column")
+
+def _read_splits(df):
+    "`df` with each `split` value read as train, valid or test; any other value is an error"
+    if 'split' not in df.columns: return df
+    split = df.split.map(lambda s: _split_names.get(str(s).lower()))
+    unknown = sorted({'(missing)' if pd.isna(s) else str(s) for s in df.split[split.isna()]})
+    if unknown: raise ValueError(f"Unknown split value(s) {', '.join(unknown)} in column 'split': use train, valid or test, or drop the column to split at random")
+    return df.assign(split=split)
 
 def _skip_bad(df):
     bad = set(map(str, find_bad_images(df.path)))
@@ -213,10 +234,8 @@ def _skip_bad(df):
 # %% ../nbs/01_data.ipynb #90574ebf
 def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihedral', stats='efficientnet_lite0',
               valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
-    "DataLoaders from a folder of class sub-folders or a DataFrame with `path`, `label` and optional `split`; unreadable files are skipped with a warning"
-    df = folder_df(source) if isinstance(source, (str, Path)) else source
-    if not len(df): raise ValueError("The DataFrame is empty: there are no images to load")
-    if 'path' not in df.columns: raise KeyError(f"No 'path' column; the columns are: {', '.join(map(str, df.columns))}")
+    "DataLoaders from a folder of class sub-folders, a CSV or a DataFrame with `path`, `label` and optional `split`; unreadable files are skipped with a warning"
+    df = _read_splits(image_table(source, label))
     _check_labels(df, label)
     df = _skip_bad(df)
     if 'split' not in df.columns: df = split_df(df, valid_pct=valid_pct, stratify=label, seed=seed)
@@ -236,7 +255,10 @@ def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihed
 # %% ../nbs/01_data.ipynb #7a317028
 def plot_class_counts(df:pd.DataFrame, label:str='label', figsize=(6, 4), title:str='Images per class'):
     "Bar chart of the number of images of each class, one bar per part of the split when `df` has a `split` column"
-    counts = pd.crosstab(df[label], df['split']) if 'split' in df.columns else df[label].value_counts().sort_index().to_frame('images')
+    if 'split' in df.columns:
+        counts = pd.crosstab(df[label], df['split'])
+        counts = counts[sorted(counts.columns, key=lambda s: ('train', 'valid', 'test', s).index(s))]   # train, valid, test, then others
+    else: counts = df[label].value_counts().sort_index().to_frame('images')
     ax = counts.plot.bar(figsize=figsize, rot=0)
     ax.set(title=title, xlabel=label, ylabel='images')
     return ax
