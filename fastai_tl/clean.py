@@ -293,7 +293,7 @@ def _rows(feats, paths):
 
 def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16) -> pd.DataFrame:
     "Every finding about `source` (folder, CSV or DataFrame): broken files, cleanvision's issues, duplicates within and across splits, label issues, `learn`'s top losses"
-    df, secs, t, groups = image_table(source, label), {}, time.time(), None
+    df, secs, t = image_table(source, label), {}, time.time()
     screen = screen_files(df.path)
     frames, good = [file_findings(screen)], df[~screen.problem.isin(_broken).values]
     secs['screen files'], t = time.time() - t, time.time()
@@ -306,12 +306,13 @@ def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None,
         near_sets = near_duplicate_sets(good.path[~good.path.isin(exact.path)], max_distance)   # one image of each exact set
         near = duplicate_findings(near_sets, 'near duplicate', splits)
         frames.append(near)
-        groups = duplicate_groups(pd.concat([exact, near]), good.path)
         secs['near duplicates'], t = time.time() - t, time.time()
-    if good[label].nunique() > 1:
-        x = image_features(good.path, size=size) if feats is None else _rows(feats, good.path)
+    labelled = good[good[label].notna()]   # an unlabelled test folder has nothing to check
+    if labelled[label].nunique() > 1:
+        x = image_features(labelled.path, size=size) if feats is None else _rows(feats, labelled.path)
         if feats is None: secs['features'], t = time.time() - t, time.time()
-        frames.append(label_findings(label_issues(good, out_of_sample_probs(x, good[label], folds, groups=groups), label)))
+        groups = duplicate_groups(pd.concat([exact, near]), labelled.path)   # a copy must not vouch for its twin's label
+        frames.append(label_findings(label_issues(labelled, out_of_sample_probs(x, labelled[label], folds, groups=groups), label)))
         secs['cross-validation + cleanlab'], t = time.time() - t, time.time()
     if learn is not None: frames.append(loss_findings(ClassificationInterpretation.from_learner(learn))); secs['top losses'] = time.time() - t
     rep = merge_findings(*frames)

@@ -31,10 +31,18 @@ def _version(dist):
     except importlib.metadata.PackageNotFoundError: return None
 
 # %% ../nbs/00_core.ipynb #607cb488
+def _device_name() -> str:
+    "The device fastai trains on by default, in words"
+    from fastai.torch_core import default_device
+    d = default_device()
+    if d.type == 'cuda': return torch.cuda.get_device_name(d)
+    return 'Apple GPU (MPS)' if d.type == 'mps' else f'CPU ({os.cpu_count()} cores)'
+
 def kit_info() -> dict:
     "Versions, device and embedded assets of this installation, as a dict"
     info = {'python': platform.python_version(), 'platform': platform.platform(terse=True)}
     for d in ('fastai_tl', 'fastai', 'torch', 'torchvision', 'timm'): info[d] = _version(d)
-    info['device'] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f'CPU ({os.cpu_count()} cores)'
+    info['device'] = _device_name()
+    info['quick mode'] = is_quick()
     for name, dist in _assets.items(): info[name] = _version(dist) or 'not installed'
     return info

@@ -204,3 +204,14 @@ def test_a_csv_relabel_cut_short_before_the_edit_can_be_undone(tmp_path, monkeyp
     assert csv.read_bytes() == raw and len(read_manifest(m)['actions']) == 1
     undo(m)
     assert csv.read_bytes() == raw and read_manifest(m)['actions'][0]['undone']
+
+def test_an_unlabelled_test_folder_is_screened_not_label_checked(tmp_path):
+    data = tmp_path/'data'
+    make_shapes(data/'train', n_per_class=6, size=32, shapes=('circle', 'square'))
+    (data/'train'/'labels.csv').unlink()
+    (data/'test').mkdir()
+    for f in sorted((data/'train'/'circle').iterdir())[:2]: shutil.copy(f, data/'test'/f'unlabelled_{f.name}')   # the Kaggle layout
+    (data/'test'/'broken.png').write_bytes(b'')
+    rep = clean_report(data, size=32)
+    assert set(rep.path[rep.kind == 'zero-byte']) == {str((data/'test'/'broken.png').absolute())}   # screened like the rest
+    assert not rep.path[rep.kind == 'label issue'].str.contains('unlabelled_').any()
