@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #9f446472
 from __future__ import annotations
-import argparse, json, sys, time, warnings
+import argparse, json, math, sys, time, warnings
 from pathlib import Path
 import pandas as pd
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
@@ -13,7 +13,7 @@ matplotlib.use('Agg')   # the command writes plots to files; it needs no screen
 from fastai.vision.all import ClassificationInterpretation, set_seed, valley
 from .data import elpv_df, folder_df, image_table, find_bad_images, image_summary, split_df, image_dls
 from .models import embedded_backbones
-from .learner import cnn_learner
+from .learner import cnn_learner, problem_type
 import fastai_tl.interpret   # the kit's confusion matrix and predictions table, patched onto ClassificationInterpretation
 from .clean import clean_command
 from .deploy import predict_command, serve
@@ -52,6 +52,8 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
+    if pos_class is not None and problem_type(dls) != 'binary':
+        raise ValueError(f"pos_class={pos_class!r} is for two classes, and the data has {len(dls.vocab)}: {', '.join(map(str, dls.vocab))}. Leave it out")
     learn = cnn_learner(dls, backbone, pos_class=pos_class)
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,25 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     return metrics
 
 # %% ../nbs/10_cli.ipynb #bfca0347
+def _count(low:int=1, high:int=None):
+    "An argparse type: a whole number from `low` (up to `high`)"
+    def count(s):
+        try: n = int(s)
+        except ValueError: n = None
+        if n is None or n < low or (high is not None and n > high):
+            raise argparse.ArgumentTypeError(f"{s!r} is not a whole number " + (f"from {low} to {high}" if high else f"of at least {low}"))
+        return n
+    return count
+
+def _number(low:float=0, high:float=math.inf):
+    "An argparse type: a number between `low` and `high`, both excluded"
+    def number(s):
+        try: x = float(s)
+        except ValueError: x = math.nan
+        if not low < x < high: raise argparse.ArgumentTypeError(f"{s!r} is not a number " + (f"between {low:g} and {high:g}" if high < math.inf else f"above {low:g}"))
+        return x
+    return number
+
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, offline by default.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -87,14 +108,14 @@ def _parser():
     t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
     t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
     t.add_argument('--backbone', default='efficientnet_lite0', help=f"embedded ({', '.join(embedded_backbones)}), torchvision or timm name")
-    t.add_argument('--size', type=int, help="image size (default: 300 on ELPV, its cells' own size; otherwise the backbone's, 224 for efficientnet_lite0)")
-    t.add_argument('--epochs', type=int, default=8, help='epochs of one-cycle training')
-    t.add_argument('--bs', type=int, default=32, help='batch size')
+    t.add_argument('--size', type=_count(), help="image size (default: 300 on ELPV, its cells' own size; otherwise the backbone's, 224 for efficientnet_lite0)")
+    t.add_argument('--epochs', type=_count(), default=8, help='epochs of one-cycle training')
+    t.add_argument('--bs', type=_count(), default=32, help='batch size')
     t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
                    help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
     t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
-    t.add_argument('--lr', type=float, help="learning rate (default: the LR finder's valley)")
-    t.add_argument('--valid-pct', type=float, default=0.25, help='validation share when the data has no split')
+    t.add_argument('--lr', type=_number(), help="learning rate (default: the LR finder's valley)")
+    t.add_argument('--valid-pct', type=_number(0, 1), default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
     t.add_argument('--out', default='fastai_tl_model', help='output folder')
     c = sub.add_parser('clean', help='report broken files, duplicates and likely label errors; fix them reversibly with --apply',
@@ -108,9 +129,9 @@ def _parser():
     c.add_argument('--report', help='apply this (edited) report.csv instead of checking again')
     c.add_argument('--apply', action='store_true', help='carry out the quarantine and relabel actions, or the --undo; without it, a dry run')
     c.add_argument('--undo', metavar='MANIFEST', help='put back everything MANIFEST records (with --apply)')
-    c.add_argument('--size', type=int, default=160, help='image size of the features for the label check')
-    c.add_argument('--folds', type=int, default=5, help='cross-validation folds for out-of-sample probabilities')
-    c.add_argument('--max-distance', type=int, default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
+    c.add_argument('--size', type=_count(), default=160, help='image size of the features for the label check')
+    c.add_argument('--folds', type=_count(2), default=5, help='cross-validation folds for out-of-sample probabilities')
+    c.add_argument('--max-distance', type=_count(0, 256), default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
     pr = sub.add_parser('predict', help='predict image files and folders with a model that `train` (or learn.export_safe) wrote',
                         description='Print a table (or JSON) of predictions. MODEL is a folder with model.json and model.safetensors; pickles are refused.',
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -118,17 +139,17 @@ def _parser():
     pr.add_argument('paths', nargs='+', metavar='PATH', help='image files or folders of images')
     pr.add_argument('--json', action='store_true', dest='as_json', help='print JSON instead of a table')
     pr.add_argument('--tta', action='store_true', help='average each image with its horizontal and vertical flips')
-    pr.add_argument('--bs', type=int, default=16, help='batch size')
+    pr.add_argument('--bs', type=_count(), default=16, help='batch size')
     pr.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra: pip install "fastai_tl[onnx]"')
     s = sub.add_parser('serve', help='a web service and page for a model: the page at /, POST /predict, API docs at /docs',
                        description='Serve MODEL (a folder written by fastai-tl train or learn.export_safe) over HTTP until Ctrl+C.',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     s.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 to reach it from other machines)')
-    s.add_argument('--port', type=int, default=8000, help='port to listen on')
+    s.add_argument('--port', type=_count(1, 65535), default=8000, help='port to listen on')
     s.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra')
-    s.add_argument('--max-mb', type=float, default=10., help='largest upload per file, in MB')
-    s.add_argument('--max-files', type=int, default=16, help='most images per request')
+    s.add_argument('--max-mb', type=_number(), default=10., help='largest upload per file, in MB')
+    s.add_argument('--max-files', type=_count(), default=16, help='most images per request')
     return p
 
 # %% ../nbs/10_cli.ipynb #d6dad307
@@ -147,4 +168,5 @@ def main(argv:list=None):
         if args.command == 'predict': print(predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime))
         if args.command == 'serve': serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:   # RuntimeError: undo refuses a changed file; ImportError: no onnxruntime
-        sys.exit(f'fastai-tl {args.command}: error: {e}')
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
+        sys.exit(f'fastai-tl {args.command}: error: {msg}')

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, timm
 from torch import nn
 from PIL import Image, UnidentifiedImageError
+from safetensors import SafetensorError
 from safetensors.torch import load_model as load_safetensors, save_model as save_safetensors
 from fastcore.basics import store_attr
 from fastai.vision.all import (Learner, patch, noop, Resize, ToTensor, IntToFloatTensor, Normalize, AffineCoordTfm, AdaptiveConcatPool2d,
@@ -137,6 +138,36 @@ def _refuse(fn:Path, kind:str):
     return UnsafeModelError(f"{fn} is {kind}, not a safe export: it was not opened.{why} Pass a folder written by learn.export_safe (model.json and model.safetensors)")
 
 # %% ../nbs/08_deploy.ipynb #110227dd
+_problems = ('binary', 'multiclass', 'multilabel', 'regression')
+def _is_int(x) -> bool: return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+def _is_num(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _is_list(x, check, n=None) -> bool: return isinstance(x, list) and (n is None or len(x) == n) and all(map(check, x))
+
+def _meta_checks(m:dict):
+    "(field, value, whether it is valid, what it must be) for the fields of model.json `m`, in an order where each check may rely on the ones before"
+    p, h, c = m['problem'], m['head'], m['classes']
+    yield 'backbone', m['backbone'], isinstance(m['backbone'], str), 'a backbone name'
+    yield 'problem', p, p in _problems, f"one of {', '.join(_problems)}"
+    yield 'head', h, isinstance(h, dict) and all(k in h for k in _head_keys), f"an object with {', '.join(_head_keys)}"
+    n, lin = h['n_out'], h['lin_ftrs']
+    yield 'head.n_out', n, _is_int(n) and (p != 'binary' or n == 1), '1 for a binary model' if p == 'binary' else 'a whole number of at least 1'
+    yield 'head.lin_ftrs', lin, _is_list(lin, _is_int), 'a list of whole numbers of at least 1'
+    yield 'head.ps', h['ps'], _is_list(h['ps'], _is_num, len(lin) + 1), f'{len(lin) + 1} dropout probabilities, one per linear layer'
+    yield 'head.y_range', h['y_range'], h['y_range'] is None or _is_list(h['y_range'], _is_num, 2), 'null or two numbers'
+    if p == 'regression': yield 'classes', c, c is None, 'null for a regression model'
+    else:
+        k = 2 if p == 'binary' else n
+        yield 'classes', c, _is_list(c, lambda x: isinstance(x, str), k) and len(set(c)) == k, f'{k} different names, ' + ('the two classes of a binary model' if p == 'binary' else f'one per output of the head (head.n_out is {n})')
+    if p == 'binary': yield 'pos_class', m.get('pos_class'), m.get('pos_class') in c, f"one of the classes ({', '.join(c)})"
+    if p in ('binary', 'multilabel'): yield 'thresh', m.get('thresh'), _is_num(m.get('thresh')) and 0 < m['thresh'] < 1, 'a number between 0 and 1'
+    yield 'size', m['size'], _is_list(m['size'], _is_int, 2), 'two whole numbers of at least 1, the height and width'
+    yield 'resize', m['resize'], m['resize'] in ('crop', 'pad', 'squish'), 'crop, pad or squish'
+    yield 'pad_mode', m['pad_mode'], m['pad_mode'] in ('zeros', 'border', 'reflection'), 'zeros, border or reflection'
+    yield 'mean', m['mean'], _is_list(m['mean'], _is_num, 3), 'three numbers, one per colour channel'
+    yield 'std', m['std'], _is_list(m['std'], lambda x: _is_num(x) and x > 0, 3), 'three positive numbers, one per colour channel'
+
+_write_again = 'write model.safetensors and model.json again together with learn.export_safe'
+
 def _read_meta(path:Path) -> dict:
     "The checked description in `path`/model.json of a folder written by `export_safe`"
     path = Path(path)
@@ -148,13 +179,23 @@ def _read_meta(path:Path) -> dict:
         if others: raise _refuse(others[0], _looks_like(others[0]))
         raise FileNotFoundError(f"{path} has no model.json: pass the folder written by learn.export_safe")
     try: meta = json.loads(fn.read_text())
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{fn} is not valid JSON ({e}): write it again with learn.export_safe") from None
+    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{fn} is not valid JSON ({e}): {_write_again}") from None
     if not isinstance(meta, dict) or meta.get('format') != _format: raise ValueError(f"{fn} is not a description written by learn.export_safe (format {_format!r})")
     missing = [k for k in ('backbone', 'head', 'problem', 'classes', 'size', 'resize', 'pad_mode', 'mean', 'std') if k not in meta]
-    if missing: raise ValueError(f"{fn} lacks {', '.join(missing)}: write it again with learn.export_safe")
+    if missing: raise ValueError(f"{fn} lacks {', '.join(missing)}: {_write_again}")
+    for field, value, ok, want in _meta_checks(meta):
+        if not ok: raise ValueError(f"{fn}: {field} must be {want}, not {json.dumps(value)}; {_write_again}")
     return meta
 
 # %% ../nbs/08_deploy.ipynb #0b087ed9
+def _unloadable(fn:Path, meta:dict, e:Exception) -> ValueError:
+    "The error for weights in `fn` that safetensors cannot read, or that do not fit the model `meta` describes"
+    if isinstance(e, SafetensorError): return ValueError(f"{fn} is damaged or incomplete ({e}): {_write_again}")
+    detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e))
+    detail = detail if len(detail) <= 300 else detail[:300] + '…'
+    return ValueError(f"{fn} does not hold the weights of the model that {fn.parent/'model.json'} describes ({meta['backbone']}, "
+                      f"{meta['head']['n_out']} output(s)): {detail} The two files must come from one model: {_write_again}")
+
 def load_safe(path) -> tuple:
     "The model in `export_safe` folder `path`, rebuilt by the kit's code with the safetensors weights (nothing is unpickled), in eval mode, and its description"
     meta = _read_meta(path)
@@ -162,7 +203,8 @@ def load_safe(path) -> tuple:
     if not fn.is_file(): raise FileNotFoundError(f"{Path(path)} has no model.safetensors: write it with learn.export_safe")
     if (kind := _looks_like(fn)) != 'a safetensors file': raise _refuse(fn, kind)
     model = _build(meta)
-    load_safetensors(model, str(fn), strict=True)
+    try: load_safetensors(model, str(fn), strict=True)
+    except (SafetensorError, RuntimeError) as e: raise _unloadable(fn, meta, e) from None
     return model.eval(), meta
 
 # %% ../nbs/08_deploy.ipynb #0a7767d2
@@ -181,8 +223,8 @@ def _image_bytes(src) -> bytes:
     raise BadImage(f'is a {type(src).__name__}: pass a file path, bytes or a PIL image')
 
 # %% ../nbs/08_deploy.ipynb #3164c2d1
-def open_image(src, max_pixels:int=40_000_000) -> Image.Image:
-    "RGB image from a path, bytes or PIL image, checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`, fully decoded"
+def _opened(src, max_pixels:int) -> Image.Image:
+    "`src` opened but not decoded (only its header is read), checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`"
     img = src
     if not isinstance(src, Image.Image):
         data = _image_bytes(src)
@@ -196,6 +238,11 @@ def open_image(src, max_pixels:int=40_000_000) -> Image.Image:
         except Exception as e: raise BadImage(f'cannot be read as an image: {e}', 422) from None
     w, h = img.size
     if w * h > max_pixels: raise BadImage(f'has {w}×{h} = {w*h/1e6:.0f} million pixels, more than the limit of {max_pixels/1e6:.0f} million', 422)
+    return img
+
+def open_image(src, max_pixels:int=40_000_000) -> Image.Image:
+    "RGB image from a path, bytes or PIL image, checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`, fully decoded"
+    img = _opened(src, max_pixels)
     try: return img.convert('RGB')   # decodes every pixel: a truncated or corrupt file fails here
     except Exception as e: raise BadImage(f'cannot be decoded: {e}', 422) from None
 
@@ -210,9 +257,11 @@ def _decision(meta:dict):
     if p == 'multilabel': return torch.sigmoid, lambda x: [[c for c, v in zip(classes, r) if v >= meta['thresh']] for r in x]
     return noop, lambda x: x[:, 0].tolist()
 
+_one_item = (str, Path, bytes, bytearray, Image.Image, torch.Tensor)
+
 def _named(items):
-    "(name, source) pairs of `items`: a path or a list of paths (a folder gives its images), PIL images, bytes"
-    if isinstance(items, (str, Path, bytes, bytearray, Image.Image)): items = [items]
+    "(name, source) pairs of `items`: a path or a list of paths (a folder gives its images), PIL images, bytes, image tensors"
+    if isinstance(items, _one_item): items = [items]
     for i, it in enumerate(items):
         if isinstance(it, (str, Path)) and Path(it).is_dir(): yield from ((str(f), f) for f in sorted(get_image_files(it)))
         else: yield (str(it) if isinstance(it, (str, Path)) else f'image {i}'), it
@@ -229,6 +278,7 @@ class Predictor:
     "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime, for files, folders, PIL images and bytes"
     def __init__(self, path, runtime:str='torch', bs:int=16, max_pixels:int=40_000_000):
         if runtime not in ('torch', 'onnx'): raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch' or 'onnx'")
+        if not _is_int(bs): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1")
         store_attr('runtime,bs,max_pixels')
         self.path = Path(path)
         if runtime == 'torch':
@@ -268,16 +318,23 @@ def _records(self:Predictor, names:list, probs:torch.Tensor) -> list:
     if self.meta['problem'] == 'regression': return [dict(file=n, prediction=p, probabilities={}) for n, p in zip(names, preds)]
     return [dict(file=n, prediction=p, probabilities=dict(zip(self.classes, map(float, row)))) for n, p, row in zip(names, preds, probs)]
 
+def _pairs(items, names:list=None) -> list:
+    "(name, source) pairs of `items`, named by `names` (one per item) or by `_named`"
+    if names is None: return list(_named(items))
+    items = [items] if isinstance(items, _one_item) else list(items)
+    if len(names) != len(items): raise ValueError(f"{len(names)} name(s) for {len(items)} item(s): pass one name per item, or no names")
+    return list(zip(names, items))
+
 @patch
 def predict(self:Predictor, items, names:list=None, tta:bool=False) -> list:
-    "One dict per image of `items` (paths of files or folders, PIL images, bytes; named by `names`): file, prediction and probabilities, or error"
-    pairs = list(zip(names, items)) if names is not None else list(_named(items))
+    "One dict per image of `items` (paths of files or folders, PIL images, bytes, tensors from `image_tensor`; named by `names`): file, prediction and probabilities, or error"
+    pairs = _pairs(items, names)
     out = []
     for i in range(0, len(pairs), self.bs):
         batch, good, xs = pairs[i:i + self.bs], [], []
         recs = [None] * len(batch)
         for j, (name, src) in enumerate(batch):
-            try: xs.append(self.image_tensor(open_image(src, self.max_pixels))); good.append(j)
+            try: xs.append(src if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels))); good.append(j)
             except BadImage as e: recs[j] = dict(file=name, error=str(e))
         if xs:
             for j, r in zip(good, self._records([batch[j][0] for j in good], self.probs(torch.stack(xs), tta))): recs[j] = r
@@ -357,7 +414,7 @@ class LabelsOut(BaseModel):
     thresh: float | None = None
 
 # %% ../nbs/08_deploy.ipynb #c6577680
-_bad_input = {400: 'a malformed multipart body, or too many files', 413: 'an upload over the size limit',
+_bad_input = {400: 'a malformed multipart body, or too many files', 413: 'an upload over the size limit, or more pixels in all than the limit per request',
               415: f'a file that is not {_formats_text}', 422: 'a file that cannot be decoded or has too many pixels, or a request without files'}
 
 async def _http_error(request, exc): return JSONResponse(ErrorOut(detail=str(exc.detail)).model_dump(), status_code=exc.status_code, headers=getattr(exc, 'headers', None))
@@ -382,26 +439,33 @@ def _page() -> str:
     return fn.read_text()
 
 # %% ../nbs/08_deploy.ipynb #6a14ca22
-def _read_uploads(files:list, max_bytes:int, max_pixels:int):
-    "The decoded images and names of `files`, and the error of each bad one"
-    images, names, errors = [], [], []
+def _read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:int, to_tensor):
+    "The model-size tensors (`to_tensor`) and names of the good `files`, and the error of each bad one; one full-size image is decoded at a time"
+    xs, names, errors, total = [], [], [], 0
     for i, f in enumerate(files):
         name = f.filename or f'file {i}'
         try:
             data = f.file.read(max_bytes + 1)
             if len(data) > max_bytes: raise BadImage(f'is larger than the limit of {max_bytes/2**20:g} MB per file', 413)
-            images.append(open_image(data, max_pixels)); names.append(name)
+            img = _opened(data, max_pixels)
+            total += img.width * img.height   # counted before decoding
+            if total > max_request_pixels:
+                raise BadImage(f'takes the request to {total/1e6:.3g} million pixels, more than the limit of {max_request_pixels/1e6:.3g} million per request: send fewer or smaller images', 413)
+            xs.append(to_tensor(open_image(img, max_pixels))); names.append(name)   # the full-size image is dropped here
         except BadImage as e: errors.append((name, e))
-    return images, names, errors
+    return xs, names, errors
 
 # %% ../nbs/08_deploy.ipynb #33572d35
-def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=16, max_pixels:int=40_000_000) -> FastAPI:
+def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=16, max_pixels:int=40_000_000, max_request_pixels:int=100_000_000,
+               max_busy:int=2) -> FastAPI:
     "A FastAPI app serving the `export_safe` folder `model_dir`: POST /predict, GET /health and /labels, docs at /docs, a web page at /"
     pred, page, max_bytes = Predictor(model_dir, runtime=runtime, max_pixels=max_pixels), _page(), int(max_mb * 2**20)
+    busy = threading.BoundedSemaphore(max_busy)   # requests decoding or predicting at once; the others wait their turn
     m = pred.meta
     app = FastAPI(title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=_version('fastai_tl') or '0',
                   description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} with probabilities. "
-                              f"Limits: {max_files} files of {max_mb:g} MB and {max_pixels/1e6:g} million pixels each; JPEG, PNG, BMP, TIFF or WebP.")
+                              f"Limits: {max_files} files of {max_mb:g} MB and {max_pixels/1e6:g} million pixels each, {max_request_pixels/1e6:g} million pixels in all; "
+                              "JPEG, PNG, BMP, TIFF or WebP.")
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(_ContentLength, max_body=max_files * max_bytes + 2**16)
@@ -420,11 +484,12 @@ def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=1
               max_body_size=max_files * max_bytes + 2**16, form_limits=dict(max_files=max_files))   # for bodies sent without a Content-Length
     def predict(files: list[UploadFile] = File(description='one or more images (JPEG, PNG, BMP, TIFF or WebP)', min_length=1, max_length=max_files),
                 tta: bool = Query(False, description='average the predictions over the image and its horizontal and vertical flips')):
-        images, names, errors = _read_uploads(files, max_bytes, max_pixels)
-        if errors:
-            detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
-            return JSONResponse(ErrorOut(detail=detail, errors=[FileError(file=n, error=str(e)) for n, e in errors]).model_dump(), status_code=errors[0][1].status)
-        return PredictOut(predictions=pred.predict(images, names=names, tta=tta))
+        with busy:
+            xs, names, errors = _read_uploads(files, max_bytes, max_pixels, max_request_pixels, pred.image_tensor)
+            if errors:
+                detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
+                return JSONResponse(ErrorOut(detail=detail, errors=[FileError(file=n, error=str(e)) for n, e in errors]).model_dump(), status_code=errors[0][1].status)
+            return PredictOut(predictions=pred.predict(xs, names=names, tta=tta))
     return app
 
 # %% ../nbs/08_deploy.ipynb #0a8dcfac

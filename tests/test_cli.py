@@ -1,9 +1,10 @@
 "The `fastai-tl` console command, run as a user runs it: a real process, its output and its exit status."
 import json, subprocess
+import pytest
 from fastai_tl.data import make_shapes
 
-def fastai_tl(*args):
-    return subprocess.run(['fastai-tl', *map(str, args)], capture_output=True, text=True, timeout=300)
+def fastai_tl(*args, timeout=300):
+    return subprocess.run(['fastai-tl', *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 def test_data_names_unreadable_files_and_leaves_them(tmp_path):
     make_shapes(tmp_path, n_per_class=5, shapes=('circle', 'square'))
@@ -94,3 +95,66 @@ def test_clean_bad_input_ends_with_a_message(tmp_path):
         r = fastai_tl(*args)
         assert r.returncode != 0
         assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def exit_of(argv):
+    "The exit status (or message) of `fastai-tl argv`, run in this process"
+    from fastai_tl.cli import main
+    with pytest.raises(SystemExit) as e: main(list(map(str, argv)))
+    return e.value.code
+
+def test_numbers_are_checked_before_anything_runs(tmp_path, capsys):
+    for args, words in [(('predict', tmp_path, tmp_path, '--bs', '-1'), "argument --bs: '-1' is not a whole number of at least 1"),
+                        (('predict', tmp_path, tmp_path, '--bs', '0'), "argument --bs: '0' is not a whole number of at least 1"),
+                        (('train', tmp_path/'missing', '--epochs', '0'), "argument --epochs: '0' is not a whole number of at least 1"),
+                        (('train', tmp_path/'missing', '--bs', 'eight'), "argument --bs: 'eight' is not a whole number of at least 1"),
+                        (('train', tmp_path/'missing', '--valid-pct', '1.5'), "argument --valid-pct: '1.5' is not a number between 0 and 1"),
+                        (('train', tmp_path/'missing', '--lr', '-0.01'), "argument --lr: '-0.01' is not a number above 0"),
+                        (('clean', tmp_path/'missing', '--folds', '1'), "argument --folds: '1' is not a whole number of at least 2"),
+                        (('serve', tmp_path, '--port', '70000'), "argument --port: '70000' is not a whole number from 1 to 65535"),
+                        (('serve', tmp_path, '--max-files', '0'), "argument --max-files: '0' is not a whole number of at least 1"),
+                        (('serve', tmp_path, '--max-mb', 'nan'), "argument --max-mb: 'nan' is not a number above 0")]:
+        assert exit_of(args) == 2, args   # argparse's status for a bad command line
+        assert words in capsys.readouterr().err, args
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    "Generated shapes, and an untrained model of them exported without pickle"
+    from fastai_tl.data import image_dls
+    from fastai_tl.learner import cnn_learner
+    shapes = tmp_path_factory.mktemp('shapes')
+    make_shapes(shapes, n_per_class=4, size=48)
+    return cnn_learner(image_dls(shapes, size=48, bs=4)).export_safe(tmp_path_factory.mktemp('export')/'model'), shapes
+
+def _copy(model, folder, **changes):
+    folder.mkdir()
+    (folder/'model.safetensors').write_bytes((model/'model.safetensors').read_bytes())
+    (folder/'model.json').write_text(json.dumps({**json.loads((model/'model.json').read_text()), **changes}))
+    return folder
+
+def test_a_damaged_model_ends_with_a_message_not_a_traceback(exported, tmp_path):
+    model, shapes = exported
+    cut = _copy(model, tmp_path/'cut')
+    (cut/'model.safetensors').write_bytes((model/'model.safetensors').read_bytes()[:200_000])
+    for args in (('predict', cut, shapes/'circle'), ('serve', cut, '--port', 1)):
+        r = fastai_tl(*args, timeout=120)
+        assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+        assert r.stderr.startswith(f'fastai-tl {args[0]}: error: {cut}/model.safetensors is damaged or incomplete'), r.stderr
+        assert 'write model.safetensors and model.json again together with learn.export_safe' in r.stderr
+
+def test_a_model_json_with_wrong_fields_ends_with_a_message(exported, tmp_path):
+    model, shapes = exported
+    for name, changes, words in [('short', dict(classes=['circle', 'square']), 'classes must be 3 different names'),
+                                 ('unknown', dict(problem='multi-class'), 'problem must be one of binary, multiclass, multilabel, regression'),
+                                 ('string', dict(size='48'), 'size must be two whole numbers')]:
+        folder = _copy(model, tmp_path/name, **changes)
+        assert exit_of(['predict', folder, shapes/'circle']).startswith(f'fastai-tl predict: error: {folder}/model.json: {words}')
+
+def test_pos_class_needs_two_classes(exported, tmp_path):
+    _, shapes = exported
+    msg = exit_of(['train', shapes, '--pos-class', 'circle', '--size', 48, '--epochs', 1, '--bs', 4, '--strategy', 'head', '--out', tmp_path/'out'])
+    assert msg == "fastai-tl train: error: pos_class='circle' is for two classes, and the data has 3: circle, square, triangle. Leave it out"
+    assert not (tmp_path/'out').exists()
+
+def test_a_missing_column_is_named_without_extra_quotes(tmp_path):
+    (tmp_path/'labels.csv').write_text('path,label\na.png,cat\n')
+    assert exit_of(['train', tmp_path/'labels.csv', '--label', 'species']).startswith("fastai-tl train: error: No label column 'species'; the columns are: path, label")

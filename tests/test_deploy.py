@@ -219,3 +219,59 @@ def test_predict_command_prints_a_table_or_json(exported, shapes, tmp_path):
     assert 'No such file' in predict_command(exported, [tmp_path/'nothing_here'])   # a missing path is an error row, not a crash
     (tmp_path/'none').mkdir()
     assert predict_command(exported, [tmp_path/'none']) == 'No images found.'
+
+def _bad_copy(exported, folder, **changes):
+    "A copy of the export in `folder` with model.json changed by `changes` (`head` entries are merged into the head)"
+    folder.mkdir()
+    meta = json.loads((exported/'model.json').read_text())
+    meta.update({k: ({**meta['head'], **v} if k == 'head' else v) for k, v in changes.items()})
+    (folder/'model.json').write_text(json.dumps(meta))
+    (folder/'model.safetensors').write_bytes((exported/'model.safetensors').read_bytes())
+    return folder
+
+_binary = dict(problem='binary', head=dict(n_out=1), classes=['circle', 'square'], pos_class='square', thresh=0.5)
+
+@pytest.mark.parametrize('changes,words', [
+    (dict(classes=['circle', 'square']), 'classes must be 3 different names, one per output of the head (head.n_out is 3), not ["circle", "square"]'),
+    (dict(classes=['circle', 'circle', 'square']), 'classes must be 3 different names'),
+    (dict(problem='multi-class'), 'problem must be one of binary, multiclass, multilabel, regression, not "multi-class"'),
+    (dict(problem='regression'), 'classes must be null for a regression model'),
+    (dict(size='48'), 'size must be two whole numbers of at least 1, the height and width, not "48"'),
+    (dict(size=[48, 0]), 'size must be two whole numbers'),
+    (dict(head=dict(n_out='3')), 'head.n_out must be a whole number of at least 1, not "3"'),
+    (dict(head=dict(ps=[0.5])), 'head.ps must be 2 dropout probabilities'),
+    (dict(mean=[0.5, 0.5]), 'mean must be three numbers'),
+    (dict(std=[0.5, 0, 0.5]), 'std must be three positive numbers'),
+    (dict(resize='stretch'), 'resize must be crop, pad or squish'),
+    ({**_binary, 'classes': ['circle', 'square', 'triangle']}, 'classes must be 2 different names, the two classes of a binary model'),
+    ({**_binary, 'head': dict(n_out=3)}, 'head.n_out must be 1 for a binary model, not 3'),
+    ({**_binary, 'pos_class': 'star'}, 'pos_class must be one of the classes (circle, square), not "star"'),
+    ({**_binary, 'thresh': 1.5}, 'thresh must be a number between 0 and 1, not 1.5'),
+    ({**_binary, 'thresh': '0.5'}, 'thresh must be a number between 0 and 1')],
+    ids=['classes short', 'classes repeated', 'problem unknown', 'regression with classes', 'size a string', 'size zero', 'n_out a string',
+         'ps short', 'mean of two', 'std zero', 'resize unknown', 'binary of three classes', 'binary with three outputs', 'pos_class unknown',
+         'thresh above 1', 'thresh a string'])
+def test_a_model_json_that_export_safe_could_not_have_written_is_refused(exported, tmp_path, changes, words):
+    path = _bad_copy(exported, tmp_path/'m', **changes)
+    for load in (load_safe, Predictor):
+        with pytest.raises(ValueError) as e: load(path)
+        assert words in str(e.value) and str(path/'model.json') in str(e.value), str(e.value)
+        assert 'write model.safetensors and model.json again together with learn.export_safe' in str(e.value)
+
+def test_damaged_or_mismatched_weights_name_the_file(exported, tmp_path):
+    cut = _bad_copy(exported, tmp_path/'cut')
+    (cut/'model.safetensors').write_bytes((exported/'model.safetensors').read_bytes()[:200_000])   # the header survives, the tensors do not
+    with pytest.raises(ValueError, match='model.safetensors is damaged or incomplete'): load_safe(cut)
+    other = _bad_copy(exported, tmp_path/'other', head=dict(lin_ftrs=[256]))   # a valid description of another model
+    with pytest.raises(ValueError) as e: load_safe(other)
+    msg = str(e.value)
+    assert f"{other/'model.safetensors'} does not hold the weights of the model that {other/'model.json'} describes" in msg
+    assert 'size mismatch for' in msg and 'write model.safetensors and model.json again together with learn.export_safe' in msg and len(msg) < 800
+
+def test_batch_size_and_names_are_checked(exported, shapes):
+    for bs in (0, -1, 2.5):
+        with pytest.raises(ValueError, match='the batch size must be a whole number of at least 1'): Predictor(exported, bs=bs)
+    files = sorted((shapes/'train'/'circle').iterdir())[:3]
+    with pytest.raises(ValueError, match=r'1 name\(s\) for 3 item\(s\)'): Predictor(exported).predict(files, names=['a'])
+    assert [r['file'] for r in Predictor(exported).predict(files, names=['a', 'b', 'c'])] == ['a', 'b', 'c']
+    assert [r['file'] for r in Predictor(exported).predict(files[0], names=['one'])] == ['one']

@@ -1,8 +1,8 @@
 "The web service as a user meets it: a real uvicorn process on loopback, good and bad uploads, concurrent clients, its OpenAPI spec under schemathesis, and the web page in headless Chromium."
-import io, json, os, re, shutil, subprocess, sys, tempfile, time, warnings
+import io, json, os, re, shutil, subprocess, sys, tempfile, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-import httpx, numpy as np, pandas as pd, pytest
+import httpx, numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
 from fastai_tl.data import make_shapes, image_dls
@@ -266,3 +266,57 @@ def test_the_page_shows_a_regression_value_with_three_digits(other_problems, bro
     shown = browser.find_element(By.ID, 'prediction').text
     assert float(shown) == pytest.approx(float(f'{want:.3g}')) and len(re.sub(r'\D', '', shown).lstrip('0')) <= 3
     assert not browser.find_elements(By.CSS_SELECTOR, '#result .row') and '%' not in browser.find_element(By.ID, 'result').text
+
+class Upload:
+    "What FastAPI hands the endpoint for one uploaded file: its name and a file to read"
+    def __init__(self, name, data): self.filename, self.file = name, io.BytesIO(data)
+
+def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_process, monkeypatch):
+    import weakref, fastai_tl.deploy as deploy
+    alive, opened = [], deploy.open_image
+    def watched(*args, **kwargs):
+        assert not [r for r in alive if r() is not None], 'a full-size image of an earlier upload is still in memory'
+        img = opened(*args, **kwargs)
+        alive.append(weakref.ref(img))
+        return img
+    monkeypatch.setattr(deploy, 'open_image', watched)
+    big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB
+    xs, names, errors = deploy._read_uploads([Upload(f'{i}.png', big) for i in range(4)], 2**20, 2_000_000, 10**9, in_process.image_tensor)
+    assert (names, errors, len(alive)) == (['0.png', '1.png', '2.png', '3.png'], [], 4)
+    assert all(x.shape == (3, 48, 48) and x.dtype == torch.uint8 for x in xs)
+    assert [r['file'] for r in in_process.predict(xs, names=names)] == names
+
+def test_the_pixels_of_a_request_are_counted_before_decoding(model):
+    service = ServiceThread(create_app(model, max_pixels=1_600_000, max_request_pixels=2_000_000)).start()
+    big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB: one fits the budget, two do not
+    try:
+        r = post(service.url, {'files': ('one.png', big)})
+        assert r.status_code == 200, r.text
+        r = post(service.url, [('files', ('a.png', big)), ('files', ('b.png', big))])
+    finally: service.stop()
+    assert r.status_code == 413, r.text
+    assert r.json()['errors'] == [dict(file='b.png', error='takes the request to 3 million pixels, more than the limit of 2 million per request: send fewer or smaller images')]
+
+def _most_decoding_at_once(model, max_busy, data, monkeypatch, clients=4):
+    "The largest number of requests that decoded an image at the same moment, of `clients` sent at once to a service with `max_busy`"
+    import fastai_tl.deploy as deploy
+    busy, most, lock, opened = [0], [0], threading.Lock(), deploy.open_image
+    def slow(*args, **kwargs):
+        with lock: busy[0] += 1; most[0] = max(most[0], busy[0])
+        time.sleep(0.3)
+        try: return opened(*args, **kwargs)
+        finally:
+            with lock: busy[0] -= 1
+    service = ServiceThread(create_app(model, max_busy=max_busy)).start()
+    try:
+        with monkeypatch.context() as m, ThreadPoolExecutor(clients) as ex:
+            m.setattr(deploy, 'open_image', slow)
+            rs = list(ex.map(lambda i: post(service.url, {'files': (f'{i}.png', data)}), range(clients)))
+    finally: service.stop()
+    assert [r.status_code for r in rs] == [200] * clients
+    return most[0]
+
+def test_requests_decode_and_predict_at_most_max_busy_at_a_time(model, shapes, monkeypatch):
+    data = (shapes/'circle'/'circle_000.png').read_bytes()
+    assert _most_decoding_at_once(model, 4, data, monkeypatch) > 1, 'without a tight bound, requests should overlap'
+    assert _most_decoding_at_once(model, 1, data, monkeypatch) == 1
