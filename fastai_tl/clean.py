@@ -226,6 +226,9 @@ def out_of_sample_probs(feats, labels, folds:int=5, C:float=0.01, seed:int=42, g
     counts = labels.value_counts()
     if len(counts) < 2: raise ValueError(f"Only one class ({counts.index[0]!r}): finding label errors needs at least two classes")
     if counts.min() < 2: raise ValueError(f"Class {counts.idxmin()!r} has a single image: each class needs at least two for cross-validation")
+    if groups is not None:   # copies count once: a class needs two distinct images
+        counts = pd.Series(np.asarray(groups)).groupby(labels.values).nunique()
+        if counts.min() < 2: raise ValueError(f"Class {counts.idxmin()!r} has a single distinct image (all its images are copies of one): each class needs at least two for cross-validation")
     cv = (StratifiedKFold if groups is None else StratifiedGroupKFold)(min(folds, counts.min()), shuffle=True, random_state=seed)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
     probs = cross_val_predict(model, np.asarray(feats, dtype=np.float32), labels, groups=groups, cv=cv, method='predict_proba')
@@ -439,9 +442,9 @@ def _relabel_table(csv, paths, labels, manifest, label, dry_run) -> list:
     hit = df.path.map(new)
     raw[label] = raw[label].astype(object)
     raw.loc[hit.notna().values, label] = hit[hit.notna()].values
-    text = raw.to_csv(index=False)
-    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=hashlib.md5(text.encode()).hexdigest(), made_dirs=made))
-    csv.write_text(text)
+    data = raw.to_csv(index=False).encode()   # UTF-8 bytes, so that the MD5 on record is the file's on every system
+    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=hashlib.md5(data).hexdigest(), made_dirs=made))
+    csv.write_bytes(data)
     return rows
 
 def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
@@ -455,9 +458,9 @@ def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool
 
 # %% ../nbs/07_clean.ipynb #d30e2b61
 def _cut_short(a) -> bool:
-    "Whether action `a` was recorded but never carried out: its file or table is as it was before"
+    "Whether action `a` was recorded but not carried out: its file (or table) is still at its source as it was, whatever a cut-short copy left behind"
     if a['action'] == 'relabel table': return Path(a['dst']).exists() and _md5(a['src']) == _md5(a['dst'])
-    return not Path(a['dst']).exists() and Path(a['src']).is_file() and _md5(a['src']) == a['md5']
+    return Path(a['src']).is_file() and _md5(a['src']) == a['md5']
 
 def _undo_problem(a) -> str:
     "Why action `a` cannot be undone now, or None"
@@ -481,8 +484,9 @@ def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
         if problem := _undo_problem(a):
             raise RuntimeError(f"Undid {i} of {len(todo)} action(s), then stopped at action {a['id']} ({a['action']} of {a['src']}): {problem}. "
                                f"Put that file back as it was, then undo {m} again")
-        _mkdirs(Path(a['src']).parent)
-        if Path(a['dst']).exists(): shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
+        if not _cut_short(a):   # a copy a crash left at the destination stays there: nothing is deleted
+            _mkdirs(Path(a['src']).parent)
+            shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
         for f in reversed(a['made_dirs']):
             with contextlib.suppress(OSError): Path(f).rmdir()   # only when empty
         a['undone'] = _now()

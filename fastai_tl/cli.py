@@ -27,7 +27,7 @@ def describe_data(folder=None) -> str:
     df = elpv_df() if folder is None else folder_df(folder)
     name = 'ELPV (embedded)' if folder is None else str(Path(folder).absolute())
     bad = find_bad_images(df.path)
-    counts = pd.crosstab(df.label, df.split, margins=True, margins_name='total') if 'split' in df.columns else df.label.value_counts().sort_index().to_frame('images')
+    counts = pd.crosstab(df.label.fillna('(no label)'), df.split, margins=True, margins_name='total') if 'split' in df.columns else df.label.value_counts().sort_index().to_frame('images')
     lines = [f'{name}: {len(df)} image files, {df.label.nunique()} classes', '', counts.to_string(), '',
              image_summary(df.path[~df.path.isin(bad)]).to_string(index=False), '']
     lines += [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]] if bad else ['Every file opens as an image.']
@@ -52,8 +52,6 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
-    if pos_class is not None and problem_type(dls) != 'binary':
-        raise ValueError(f"pos_class={pos_class!r} is for two classes, and the data has {len(dls.vocab)}: {', '.join(map(str, dls.vocab))}. Leave it out")
     learn = cnn_learner(dls, backbone, pos_class=pos_class)
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)

@@ -212,8 +212,8 @@ def _check_labels(df, label):
     "Raise when an image has no label or there are fewer than two classes"
     missing = df[label].isna()
     if missing.any():
-        raise ValueError(f"{missing.sum()} image(s) have no {label!r}, e.g. {df.path[missing].iloc[0]}: files directly in a split folder (like an unlabelled test/) "
-                         f"belong to no class. Keep the labelled rows: df = folder_df(folder); image_dls(df[df[{label!r}].notna()])")
+        raise ValueError(f"{missing.sum()} image(s) have no {label!r}, e.g. {df.path[missing].iloc[0]}. In a folder, files directly inside train/, valid/ or test/ "
+                         f"(an unlabelled test set) have no class: move them out of it. In a table, keep the labelled rows: df[df[{label!r}].notna()]")
     if df[label].nunique() < 2:
         raise ValueError(f"Only one class ({df[label].iloc[0]!r}) in column {label!r}: a classifier needs at least two. "
                          "Check the folder layout (one sub-folder per class) or the label column")

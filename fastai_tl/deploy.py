@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_deploy.ipynb #1c8115c5
 from __future__ import annotations
-import io, json, socket, threading, time, warnings
+import io, json, numbers, socket, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib.metadata import version, PackageNotFoundError
@@ -139,7 +139,7 @@ def _refuse(fn:Path, kind:str):
 
 # %% ../nbs/08_deploy.ipynb #110227dd
 _problems = ('binary', 'multiclass', 'multilabel', 'regression')
-def _is_int(x) -> bool: return isinstance(x, int) and not isinstance(x, bool) and x >= 1
+def _is_count(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
 def _is_num(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
 def _is_list(x, check, n=None) -> bool: return isinstance(x, list) and (n is None or len(x) == n) and all(map(check, x))
 
@@ -150,8 +150,8 @@ def _meta_checks(m:dict):
     yield 'problem', p, p in _problems, f"one of {', '.join(_problems)}"
     yield 'head', h, isinstance(h, dict) and all(k in h for k in _head_keys), f"an object with {', '.join(_head_keys)}"
     n, lin = h['n_out'], h['lin_ftrs']
-    yield 'head.n_out', n, _is_int(n) and (p != 'binary' or n == 1), '1 for a binary model' if p == 'binary' else 'a whole number of at least 1'
-    yield 'head.lin_ftrs', lin, _is_list(lin, _is_int), 'a list of whole numbers of at least 1'
+    yield 'head.n_out', n, _is_count(n) and (p != 'binary' or n == 1), '1 for a binary model' if p == 'binary' else 'a whole number of at least 1'
+    yield 'head.lin_ftrs', lin, _is_list(lin, _is_count), 'a list of whole numbers of at least 1'
     yield 'head.ps', h['ps'], _is_list(h['ps'], _is_num, len(lin) + 1), f'{len(lin) + 1} dropout probabilities, one per linear layer'
     yield 'head.y_range', h['y_range'], h['y_range'] is None or _is_list(h['y_range'], _is_num, 2), 'null or two numbers'
     if p == 'regression': yield 'classes', c, c is None, 'null for a regression model'
@@ -159,8 +159,8 @@ def _meta_checks(m:dict):
         k = 2 if p == 'binary' else n
         yield 'classes', c, _is_list(c, lambda x: isinstance(x, str), k) and len(set(c)) == k, f'{k} different names, ' + ('the two classes of a binary model' if p == 'binary' else f'one per output of the head (head.n_out is {n})')
     if p == 'binary': yield 'pos_class', m.get('pos_class'), m.get('pos_class') in c, f"one of the classes ({', '.join(c)})"
-    if p in ('binary', 'multilabel'): yield 'thresh', m.get('thresh'), _is_num(m.get('thresh')) and 0 < m['thresh'] < 1, 'a number between 0 and 1'
-    yield 'size', m['size'], _is_list(m['size'], _is_int, 2), 'two whole numbers of at least 1, the height and width'
+    if p in ('binary', 'multilabel'): yield 'thresh', m.get('thresh'), _is_num(m.get('thresh')) and 0 <= m['thresh'] <= 1, 'a number from 0 to 1'
+    yield 'size', m['size'], _is_list(m['size'], _is_count, 2), 'two whole numbers of at least 1, the height and width'
     yield 'resize', m['resize'], m['resize'] in ('crop', 'pad', 'squish'), 'crop, pad or squish'
     yield 'pad_mode', m['pad_mode'], m['pad_mode'] in ('zeros', 'border', 'reflection'), 'zeros, border or reflection'
     yield 'mean', m['mean'], _is_list(m['mean'], _is_num, 3), 'three numbers, one per colour channel'
@@ -278,7 +278,7 @@ class Predictor:
     "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime, for files, folders, PIL images and bytes"
     def __init__(self, path, runtime:str='torch', bs:int=16, max_pixels:int=40_000_000):
         if runtime not in ('torch', 'onnx'): raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch' or 'onnx'")
-        if not _is_int(bs): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1")
+        if not _is_count(bs): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1")
         store_attr('runtime,bs,max_pixels')
         self.path = Path(path)
         if runtime == 'torch':
@@ -326,6 +326,14 @@ def _pairs(items, names:list=None) -> list:
     return list(zip(names, items))
 
 @patch
+def _checked(self:Predictor, x:torch.Tensor) -> torch.Tensor:
+    "Image tensor `x` if it is what `image_tensor` makes for this model: uint8, (3, height, width)"
+    want = (3, *self.meta['size'])
+    if x.dtype != torch.uint8 or tuple(x.shape) != want:
+        raise BadImage(f"is a {x.dtype} tensor of shape {tuple(x.shape)}: pass a uint8 tensor of shape {want}, as image_tensor makes")
+    return x
+
+@patch
 def predict(self:Predictor, items, names:list=None, tta:bool=False) -> list:
     "One dict per image of `items` (paths of files or folders, PIL images, bytes, tensors from `image_tensor`; named by `names`): file, prediction and probabilities, or error"
     pairs = _pairs(items, names)
@@ -334,7 +342,7 @@ def predict(self:Predictor, items, names:list=None, tta:bool=False) -> list:
         batch, good, xs = pairs[i:i + self.bs], [], []
         recs = [None] * len(batch)
         for j, (name, src) in enumerate(batch):
-            try: xs.append(src if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels))); good.append(j)
+            try: xs.append(self._checked(src) if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels))); good.append(j)
             except BadImage as e: recs[j] = dict(file=name, error=str(e))
         if xs:
             for j, r in zip(good, self._records([batch[j][0] for j in good], self.probs(torch.stack(xs), tta))): recs[j] = r
@@ -471,13 +479,13 @@ def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=1
     app.add_middleware(_ContentLength, max_body=max_files * max_bytes + 2**16)
 
     @app.get('/', include_in_schema=False)
-    def index(): return HTMLResponse(page)
+    async def index(): return HTMLResponse(page)   # async: answered at once, not queued behind predictions for a worker thread
 
     @app.get('/health', response_model=HealthOut, summary='Whether the service is up, and its model')
-    def health(): return HealthOut(status='ok', backbone=m['backbone'], problem=m['problem'], runtime=runtime, size=m['size'])
+    async def health(): return HealthOut(status='ok', backbone=m['backbone'], problem=m['problem'], runtime=runtime, size=m['size'])
 
     @app.get('/labels', response_model=LabelsOut, summary='The classes the model predicts, and its decision rule')
-    def labels(): return LabelsOut(labels=m['classes'] or [], problem=m['problem'], pos_class=m.get('pos_class'), thresh=m.get('thresh'))
+    async def labels(): return LabelsOut(labels=m['classes'] or [], problem=m['problem'], pos_class=m.get('pos_class'), thresh=m.get('thresh'))
 
     @app.post('/predict', response_model=PredictOut, summary='Classify one or more images',
               responses={s: dict(model=ErrorOut, description=d) for s, d in _bad_input.items()},

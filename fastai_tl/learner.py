@@ -76,7 +76,7 @@ def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float
                 metrics=None, loss_func=None, y_range=None, **kwargs) -> Learner:
     "A fastai `vision_learner` on backbone `arch` (embedded, torchvision or timm) with the head, loss and metrics of the problem in `dls`"
     problem, n_out = problem_type(dls), None
-    if pos_class is not None and problem != 'binary': raise ValueError(f"pos_class={pos_class!r} is for a binary problem, and this one is {problem}: leave it out")
+    if pos_class is not None and problem != 'binary': raise ValueError(f"pos_class={pos_class!r} is for a binary problem, and this one is {problem} (classes: {', '.join(map(str, getattr(dls, 'vocab', [])))}): leave it out")
     if problem == 'binary':
         if pos_class is not None and pos_class not in dls.vocab: raise ValueError(f"pos_class={pos_class!r} is not a class; the classes are: {', '.join(map(str, dls.vocab))}")
         pos = 1 if pos_class is None else dls.vocab.o2i[pos_class]

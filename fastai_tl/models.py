@@ -88,8 +88,9 @@ def _timm_model(arch, pretrained, weights, **kwargs):
     finally: c.HF_HUB_OFFLINE = was
 
 # %% ../nbs/04_models.ipynb #c1599312
-def _torchvision_weights(arch, fn, pretrained, weights) -> nn.Module:
+def _torchvision_pretrained(arch, pretrained, weights) -> nn.Module:
     "A torchvision model, from `weights`, the torch hub cache, or PyTorch's download server"
+    fn = getattr(torchvision.models, arch)
     if weights:
         model = fn(weights=None)
         model.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True))
@@ -104,7 +105,7 @@ def _torchvision_model(arch, pretrained, weights, num_classes:int=None, **kwargs
     "`_torchvision_weights`, with timm's `num_classes=0` (average-pooled features, no classifier)"
     if kwargs: raise TypeError(f"A torchvision backbone takes no {', '.join(kwargs)}: only num_classes=0, for features, as with timm")
     if num_classes not in (None, 0): raise ValueError(f"num_classes={num_classes}: a torchvision backbone keeps its 1,000 ImageNet classes or, with 0, drops them")
-    model = _torchvision_weights(arch, getattr(torchvision.models, arch), pretrained, weights)
+    model = _torchvision_pretrained(arch, pretrained, weights)
     if num_classes == 0:
         if hasattr(model, 'fc'): model.fc = nn.Identity()
         else: model.avgpool, model.classifier = nn.AdaptiveAvgPool2d(1), nn.Identity()   # VGG: 512 pooled features

@@ -189,16 +189,33 @@ def test_a_quarantine_cut_short_by_a_crash_can_be_undone(tmp_path, monkeypatch, 
     undo(m)
     assert tree_md5(data) == before
 
+@pytest.mark.parametrize('copied', [0.5, 1.0], ids=['half copied', 'copied, not yet unlinked'])
+def test_a_move_across_file_systems_cut_short_can_be_undone(tmp_path, monkeypatch, copied):
+    "shutil.move between file systems copies, then unlinks the source: a crash in between leaves the source intact and a copy behind"
+    data = _shapes(tmp_path/'data', n=2)
+    before, m = tree_md5(data), tmp_path/'out'/'manifest.json'
+    f = sorted((data/'circle').iterdir())[0]
+    def crash(src, dst):
+        b = Path(src).read_bytes()
+        Path(dst).write_bytes(b[:int(len(b)*copied)])
+        raise KeyboardInterrupt
+    monkeypatch.setattr(shutil, 'move', crash)
+    with pytest.raises(KeyboardInterrupt): quarantine([f], m)
+    monkeypatch.undo()
+    undo(m)
+    assert tree_md5(data) == before and read_manifest(m)['actions'][0]['undone']
+    assert (tmp_path/'out'/'quarantine'/'circle'/f.name).exists()   # the partial copy is left, not deleted
+
 def test_a_csv_relabel_cut_short_before_the_edit_can_be_undone(tmp_path, monkeypatch):
     data = _shapes(tmp_path/'data', n=2)
     csv = data/'labels.csv'
     csv.write_text('path,label\n' + ''.join(f'{p.parent.name}/{p.name},{p.parent.name}\n' for p in sorted(data.rglob('*.png'))))
     raw, m = csv.read_bytes(), tmp_path/'out'/'manifest.json'
-    real = Path.write_text
+    real = Path.write_bytes
     def crash(self, *args, **kwargs):
         if self == csv: raise KeyboardInterrupt   # the process dies between the manifest and the edit
         return real(self, *args, **kwargs)
-    monkeypatch.setattr(Path, 'write_text', crash)
+    monkeypatch.setattr(Path, 'write_bytes', crash)
     with pytest.raises(KeyboardInterrupt): relabel([sorted((data/'circle').iterdir())[0]], 'square', m, table=csv)
     monkeypatch.undo()
     assert csv.read_bytes() == raw and len(read_manifest(m)['actions']) == 1

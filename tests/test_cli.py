@@ -16,6 +16,16 @@ def test_data_names_unreadable_files_and_leaves_them(tmp_path):
     assert '1 file(s) cannot be read' in r.stdout and str(bad) in r.stdout
     assert bad.exists()
 
+def test_data_counts_an_unlabelled_test_folder(tmp_path):
+    make_shapes(tmp_path/'train', n_per_class=4, shapes=('circle', 'square'))
+    (tmp_path/'test').mkdir()
+    for f in sorted((tmp_path/'train'/'circle').iterdir())[:3]: (tmp_path/'test'/f.name).write_bytes(f.read_bytes())   # the Kaggle layout
+    from fastai_tl.cli import describe_data
+    text = describe_data(tmp_path)
+    assert '11 image files' in text and '(no label)' in text, text
+    row = next(l for l in text.splitlines() if l.startswith('total')).split()
+    assert row[-1] == '11', text   # every file counted, the unlabelled ones too
+
 def test_data_on_embedded_elpv():
     r = fastai_tl('data')
     assert r.returncode == 0, r.stderr
@@ -152,7 +162,7 @@ def test_a_model_json_with_wrong_fields_ends_with_a_message(exported, tmp_path):
 def test_pos_class_needs_two_classes(exported, tmp_path):
     _, shapes = exported
     msg = exit_of(['train', shapes, '--pos-class', 'circle', '--size', 48, '--epochs', 1, '--bs', 4, '--strategy', 'head', '--out', tmp_path/'out'])
-    assert msg == "fastai-tl train: error: pos_class='circle' is for two classes, and the data has 3: circle, square, triangle. Leave it out"
+    assert msg == "fastai-tl train: error: pos_class='circle' is for a binary problem, and this one is multiclass (classes: circle, square, triangle): leave it out"
     assert not (tmp_path/'out').exists()
 
 def test_a_missing_column_is_named_without_extra_quotes(tmp_path):

@@ -9,6 +9,7 @@ from fastai.vision.all import (AdaptiveConcatPool2d, ColReader, CropPad, DataBlo
 from fastai_tl.data import make_shapes, image_dls
 from fastai_tl.learner import cnn_learner
 from fastai_tl.deploy import *
+from fastai_tl.deploy import _read_meta
 
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 
@@ -246,8 +247,8 @@ _binary = dict(problem='binary', head=dict(n_out=1), classes=['circle', 'square'
     ({**_binary, 'classes': ['circle', 'square', 'triangle']}, 'classes must be 2 different names, the two classes of a binary model'),
     ({**_binary, 'head': dict(n_out=3)}, 'head.n_out must be 1 for a binary model, not 3'),
     ({**_binary, 'pos_class': 'star'}, 'pos_class must be one of the classes (circle, square), not "star"'),
-    ({**_binary, 'thresh': 1.5}, 'thresh must be a number between 0 and 1, not 1.5'),
-    ({**_binary, 'thresh': '0.5'}, 'thresh must be a number between 0 and 1')],
+    ({**_binary, 'thresh': 1.5}, 'thresh must be a number from 0 to 1, not 1.5'),
+    ({**_binary, 'thresh': '0.5'}, 'thresh must be a number from 0 to 1')],
     ids=['classes short', 'classes repeated', 'problem unknown', 'regression with classes', 'size a string', 'size zero', 'n_out a string',
          'ps short', 'mean of two', 'std zero', 'resize unknown', 'binary of three classes', 'binary with three outputs', 'pos_class unknown',
          'thresh above 1', 'thresh a string'])
@@ -275,3 +276,16 @@ def test_batch_size_and_names_are_checked(exported, shapes):
     with pytest.raises(ValueError, match=r'1 name\(s\) for 3 item\(s\)'): Predictor(exported).predict(files, names=['a'])
     assert [r['file'] for r in Predictor(exported).predict(files, names=['a', 'b', 'c'])] == ['a', 'b', 'c']
     assert [r['file'] for r in Predictor(exported).predict(files[0], names=['one'])] == ['one']
+    assert Predictor(exported, bs=np.int64(2)).bs == 2   # a numpy integer is a whole number too
+
+@pytest.mark.parametrize('thresh', [0.0, 1.0])
+def test_a_threshold_at_either_end_loads(exported, tmp_path, thresh):
+    "A threshold picked from saturated sigmoid scores can be exactly 0 or 1: export_safe writes it, and loading must accept it"
+    path = _bad_copy(exported, tmp_path/'m', **{**_binary, 'thresh': thresh})   # the description is checked before the weights are read
+    assert _read_meta(path)['thresh'] == thresh
+
+def test_image_tensors_are_checked_per_item(exported, shapes):
+    pred = Predictor(exported)
+    good = pred.image_tensor(open_image(sorted((shapes/'train'/'circle').iterdir())[0]))
+    recs = pred.predict([good, good.float(), good[:, :10]], names=['good', 'float', 'cropped'])
+    assert 'prediction' in recs[0] and all('uint8 tensor of shape' in r['error'] for r in recs[1:]), recs
