@@ -273,16 +273,22 @@ class Upload:
 
 def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_process, monkeypatch):
     import weakref, fastai_tl.deploy as deploy
-    alive, opened = [], deploy.open_image
-    def watched(*args, **kwargs):
-        assert not [r for r in alive if r() is not None], 'a full-size image of an earlier upload is still in memory'
-        img = opened(*args, **kwargs)
+    alive, opened, decoded = [], deploy._opened, deploy.open_image
+    def recorded(*args, **kwargs):
+        img = opened(*args, **kwargs)   # the file as opened: decoded in place by open_image's convert
         alive.append(weakref.ref(img))
         return img
+    def watched(img, *args, **kwargs):
+        assert not [r for r in alive if r() is not None and r() is not img], 'a full-size image of an earlier upload is still in memory'
+        rgb = decoded(img, *args, **kwargs)
+        alive.append(weakref.ref(rgb))
+        return rgb
+    monkeypatch.setattr(deploy, '_opened', recorded)
     monkeypatch.setattr(deploy, 'open_image', watched)
     big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB
     xs, names, errors = deploy._read_uploads([Upload(f'{i}.png', big) for i in range(4)], 2**20, 2_000_000, 10**9, in_process.image_tensor)
-    assert (names, errors, len(alive)) == (['0.png', '1.png', '2.png', '3.png'], [], 4)
+    assert (names, errors) == (['0.png', '1.png', '2.png', '3.png'], []) and len(alive) >= 8
+    assert all(r() is None for r in alive)   # no full-size image outlives the request
     assert all(x.shape == (3, 48, 48) and x.dtype == torch.uint8 for x in xs)
     assert [r['file'] for r in in_process.predict(xs, names=names)] == names
 
