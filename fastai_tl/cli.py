@@ -5,6 +5,7 @@
 # %% ../nbs/10_cli.ipynb #9f446472
 from __future__ import annotations
 import argparse, json, math, sys, time, warnings
+import fastprogress
 from pathlib import Path
 import pandas as pd
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
@@ -154,6 +155,7 @@ def _parser():
 def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
     args = _parser().parse_args(argv)
+    if not sys.stdout.isatty(): fastprogress.fastprogress.NO_BAR = True   # piped or captured: the report only, no progress bars
     try:
         if args.command == 'data': print(describe_data(args.folder))
         if args.command == 'train':

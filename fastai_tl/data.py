@@ -5,6 +5,7 @@
 # %% ../nbs/01_data.ipynb #6ab98d5a
 from __future__ import annotations
 import hashlib, math, os, warnings
+import fastprogress
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -158,7 +159,7 @@ def find_bad_images(paths) -> list:
     stamps = [_stamp(str(p)) for p in paths]
     todo = [s for s in stamps if s not in _checked]
     if todo:
-        ok = parallel(verify_image, [s[0] for s in todo], progress=True)
+        ok = parallel(verify_image, [s[0] for s in todo], progress=not fastprogress.fastprogress.NO_BAR)   # no bar when a command's output is piped
         _checked.update({s: bool(o) and s[1] is not None for s, o in zip(todo, ok)})
     return [s[0] for s in stamps if not _checked[s]]
 
