@@ -155,6 +155,7 @@ def _parser():
 def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
     args = _parser().parse_args(argv)
+    bars = fastprogress.fastprogress.NO_BAR
     if not sys.stdout.isatty(): fastprogress.fastprogress.NO_BAR = True   # piped or captured: the report only, no progress bars
     try:
         if args.command == 'data': print(describe_data(args.folder))
@@ -170,3 +171,4 @@ def main(argv:list=None):
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:   # RuntimeError: undo refuses a changed file; ImportError: no onnxruntime
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
         sys.exit(f'fastai-tl {args.command}: error: {msg}')
+    finally: fastprogress.fastprogress.NO_BAR = bars   # as it was, for a caller in the same process
