@@ -1,6 +1,7 @@
 """Regenerate the README's results section from bench/results/*.json: the one command after running any benchmark.
 
-Writes the tables into the marked cell of nbs/index.ipynb, then renders README.md from it (as `python tests/test_sync.py` does).
+Writes the tables into the marked cell of nbs/index.ipynb, then renders README.md from it (as `python tests/test_sync.py` does),
+and the lesson times into the time table of nbs/workshops.ipynb.
 Usage: python bench/report.py"""
 import argparse, json, subprocess, sys
 from pathlib import Path
@@ -107,6 +108,31 @@ def results_markdown() -> str:
     body = [*elpv_table(), *speed_table(), *backbone_table(), *inference_table(), *lesson_table()]
     return '\n'.join([MARK, '## Results', '', *body]).rstrip() + '\n'
 
+def _workshop_time(secs) -> str: return f'{secs:.0f} s' if secs < 90 else f'{secs/60:.0f} min'
+
+def workshop_times(text:str) -> str:
+    "`text` (the workshops page's time table) with each lesson row's quick and full columns from bench/results/lesson_times.json"
+    times, rows = _load('lesson_times') or {}, []
+    for line in text.split('\n'):
+        nb = line.split('](')[1].split('.ipynb')[0] if line.startswith('| [') and '](' in line else None
+        if nb in times:
+            cols = line.split(' | ')
+            cols[1], cols[2] = _workshop_time(times[nb]['quick']), _workshop_time(times[nb]['full'])
+            line = ' | '.join(cols)
+        rows.append(line)
+    return '\n'.join(rows)
+
+WORKSHOP_TABLE = 'Measured on a 2-core CPU, each notebook in a fresh process'
+
+def _update_workshops():
+    "Write the lesson times into the time table of nbs/workshops.ipynb"
+    path = ROOT/'nbs'/'workshops.ipynb'
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb['cells'] if WORKSHOP_TABLE in ''.join(c['source']))
+    text = workshop_times(''.join(cell['source'])).split('\n')
+    cell['source'] = [l + '\n' for l in text[:-1]] + [text[-1]]
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     nb_path = ROOT/'nbs'/'index.ipynb'
@@ -116,6 +142,7 @@ def main():
     text = results_markdown().rstrip('\n').split('\n')
     cell['source'] = [l + '\n' for l in text[:-1]] + [text[-1]]
     nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    _update_workshops()
     subprocess.run([sys.executable, str(ROOT/'tests'/'test_sync.py')], check=True)
     print(f'Wrote the results into {nb_path} and README.md')
 

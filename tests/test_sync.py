@@ -1,5 +1,5 @@
 "The package, the README and the notebooks must agree: one source, two products."
-import importlib.util, shutil, subprocess
+import importlib.util, json, shutil, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -34,10 +34,20 @@ def test_readme_is_rendered_from_index():
     assert (ROOT/'README.md').read_text() == render_readme(), \
         "README.md is out of date: run `python tests/test_sync.py`, which renders it from nbs/index.ipynb"
 
-def test_readme_results_come_from_the_benchmarks():
+def _report():
     spec = importlib.util.spec_from_file_location('report', ROOT/'bench'/'report.py')
     report = importlib.util.module_from_spec(spec); spec.loader.exec_module(report)
-    assert report.results_markdown() in (ROOT/'README.md').read_text(), \
+    return report
+
+def test_readme_results_come_from_the_benchmarks():
+    assert _report().results_markdown() in (ROOT/'README.md').read_text(), \
         "README's results differ from bench/results/*.json: run `python bench/report.py`"
+
+def test_workshop_times_come_from_the_benchmarks():
+    report = _report()
+    nb = json.loads((ROOT/'nbs'/'workshops.ipynb').read_text())
+    table = next(''.join(c['source']) for c in nb['cells'] if report.WORKSHOP_TABLE in ''.join(c['source']))
+    assert table.count('.ipynb)') >= 10 and report.workshop_times(table) == table, \
+        "the workshop time table differs from bench/results/lesson_times.json: run `python bench/report.py`"
 
 if __name__ == '__main__': (ROOT/'README.md').write_text(render_readme())
