@@ -501,9 +501,17 @@ def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=1
     return app
 
 # %% ../nbs/08_deploy.ipynb #0a8dcfac
+def _check_port(host:str, port:int):
+    "Raise a clear error when `port` on `host` cannot be listened on, before anything says it is serving"
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn does: a port just freed counts as free
+        try: s.bind((host, port))
+        except OSError as e: raise OSError(f"Cannot serve on {host}:{port}: {e.strerror}. Choose another port with --port, or stop the program that uses it") from None
+
 def serve(model_dir, host:str='127.0.0.1', port:int=8000, **kwargs):
     "Serve `export_safe` folder `model_dir` at http://`host`:`port` until interrupted (`fastai-tl serve`); `kwargs` go to `create_app`"
     app = create_app(model_dir, **kwargs)
+    _check_port(host, port)
     print(f"Serving {model_dir}: the web page at http://{host}:{port}/, the API docs at http://{host}:{port}/docs", flush=True)
     uvicorn.run(app, host=host, port=port, log_level='warning')
 

@@ -131,6 +131,7 @@ def exported(tmp_path_factory):
     "Generated shapes, and an untrained model of them exported without pickle"
     from fastai_tl.data import image_dls
     from fastai_tl.learner import cnn_learner
+    import fastai_tl.deploy   # patches export_safe onto Learner, whichever tests run first
     shapes = tmp_path_factory.mktemp('shapes')
     make_shapes(shapes, n_per_class=4, size=48)
     return cnn_learner(image_dls(shapes, size=48, bs=4)).export_safe(tmp_path_factory.mktemp('export')/'model'), shapes
@@ -150,6 +151,16 @@ def test_a_damaged_model_ends_with_a_message_not_a_traceback(exported, tmp_path)
         assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
         assert r.stderr.startswith(f'fastai-tl {args[0]}: error: {cut}/model.safetensors is damaged or incomplete'), r.stderr
         assert 'write model.safetensors and model.json again together with learn.export_safe' in r.stderr
+
+def test_serve_on_a_taken_port_says_so_before_serving(exported):
+    import socket
+    model, _ = exported
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0)); taken.listen()
+        port = taken.getsockname()[1]
+        r = fastai_tl('serve', model, '--port', port, timeout=120)
+    assert r.returncode == 1 and 'Serving' not in r.stdout, (r.stdout, r.stderr)
+    assert r.stderr.startswith(f'fastai-tl serve: error: Cannot serve on 127.0.0.1:{port}: Address already in use. Choose another port'), r.stderr
 
 def test_a_model_json_with_wrong_fields_ends_with_a_message(exported, tmp_path):
     model, shapes = exported
