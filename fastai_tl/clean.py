@@ -463,9 +463,8 @@ def _cut_short(a) -> bool:
     return Path(a['src']).is_file() and _md5(a['src']) == a['md5']
 
 def _undo_problem(a) -> str:
-    "Why action `a` cannot be undone now, or None"
+    "Why action `a`, carried out, cannot be undone now, or None"
     table = a['action'] == 'relabel table'
-    if _cut_short(a): return None
     if not Path(a['dst']).exists(): return f"{a['dst']} is gone"
     now = a['src'] if table else a['dst']
     if _md5(now) != a['md5']: return f"{now} has changed since the {a['action']}"
@@ -481,10 +480,10 @@ def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
     rows = pd.DataFrame([dict(action=f"undo {a['action']}", src=a['dst'], dst=a['src']) for a in todo])
     if dry_run: return rows
     for i, a in enumerate(todo):
-        if problem := _undo_problem(a):
-            raise RuntimeError(f"Undid {i} of {len(todo)} action(s), then stopped at action {a['id']} ({a['action']} of {a['src']}): {problem}. "
-                               f"Put that file back as it was, then undo {m} again")
-        if not _cut_short(a):   # a copy a crash left at the destination stays there: nothing is deleted
+        if not _cut_short(a):   # one a crash cut short has nothing to put back; a copy it left at the destination stays there
+            if problem := _undo_problem(a):
+                raise RuntimeError(f"Undid {i} of {len(todo)} action(s), then stopped at action {a['id']} ({a['action']} of {a['src']}): {problem}. "
+                                   f"Put that file back as it was, then undo {m} again")
             _mkdirs(Path(a['src']).parent)
             shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
         for f in reversed(a['made_dirs']):

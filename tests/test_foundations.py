@@ -39,17 +39,22 @@ def test_conv2d_gradients_match_torch():
         theirs = torch.autograd.grad((F.conv2d(x, wt, stride=s, padding=p) * g).sum(), (x, wt))
         for a, b in zip(ours, theirs): fct.test_close(a, b, eps=1e-3)
 
+def _max_pool_and_unpool_match_torch(x, k, s, p):
+    "Our max pooling's values and indices, and the unpooling of them, equal PyTorch's for `x`"
+    h, w = x.shape[2:]
+    vals, idx = max_pool2d(x, k, s, p, return_indices=True)
+    tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
+    fct.test_eq(vals, tvals)
+    fct.test_eq(idx, tidx)
+    fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
+
 def test_pooling_and_unpooling_match_torch():
     torch.manual_seed(0)
     for bs, c, _, h, w, k, s, p in CONFIGS:
         x = torch.randn(bs, c, h, w)
         fct.test_close(avg_pool2d(x, k, s, p), F.avg_pool2d(x, k, s, p))
         fct.test_eq(max_pool2d(x, k, s, p), F.max_pool2d(x, k, s, p))
-        vals, idx = max_pool2d(x, k, s, p, return_indices=True)
-        tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
-        fct.test_eq(vals, tvals)
-        fct.test_eq(idx, tidx)
-        fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
+        _max_pool_and_unpool_match_torch(x, k, s, p)
 
 def test_max_pool_indices_match_torch_with_inf():
     "Windows of nothing but -inf point at their first real pixel, as PyTorch's do, never into the padding, so unpooling works"
@@ -57,11 +62,7 @@ def test_max_pool_indices_match_torch_with_inf():
     for bs, c, _, h, w, k, s, p in CONFIGS:
         x = torch.randn(bs, c, h, w)
         x[torch.rand_like(x) < 0.7] = float('-inf')
-        vals, idx = max_pool2d(x, k, s, p, return_indices=True)
-        tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
-        fct.test_eq(vals, tvals)
-        fct.test_eq(idx, tidx)
-        fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
+        _max_pool_and_unpool_match_torch(x, k, s, p)
 
 def test_pooling_and_conv_shape_errors():
     "Pooling refuses padding over half the window, as PyTorch does; convolution allows it, as PyTorch does; wrong shapes say so"
