@@ -5,19 +5,7 @@
 # %% ../nbs/10_cli.ipynb #9f446472
 from __future__ import annotations
 import argparse, json, math, sys, time, warnings
-import fastprogress
 from pathlib import Path
-import pandas as pd
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
-import matplotlib
-matplotlib.use('Agg')   # the command writes plots to files; it needs no screen
-from fastai.vision.all import ClassificationInterpretation, set_seed, valley
-from .data import elpv_df, folder_df, image_table, find_bad_images, image_summary, split_df, image_dls
-from .models import embedded_backbones
-from .learner import cnn_learner, problem_type
-import fastai_tl.interpret   # the kit's confusion matrix and predictions table, patched onto ClassificationInterpretation
-from .clean import clean_command
-from .deploy import predict_command, serve
 
 # %% auto #0
 __all__ = ['describe_data', 'train', 'main']
@@ -25,6 +13,8 @@ __all__ = ['describe_data', 'train', 'main']
 # %% ../nbs/10_cli.ipynb #69dec529
 def describe_data(folder=None) -> str:
     "A text report on the images in `folder` (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
+    import pandas as pd
+    from fastai_tl.data import elpv_df, folder_df, find_bad_images, image_summary
     df = elpv_df() if folder is None else folder_df(folder)
     name = 'ELPV (embedded)' if folder is None else str(Path(folder).absolute())
     bad = find_bad_images(df.path)
@@ -36,17 +26,25 @@ def describe_data(folder=None) -> str:
 
 # %% ../nbs/10_cli.ipynb #d48bbbdb
 def _save_plot(fig, fn):
+    import matplotlib.pyplot as plt
     fig.savefig(fn, dpi=100, bbox_inches='tight')
-    matplotlib.pyplot.close(fig)
+    plt.close(fig)
 
 def _elpv_split(label, valid_pct, seed):
     "The embedded ELPV cells split as in the paper (stratified by defect probability and cell type), labelled by `label`"
+    from fastai_tl.data import elpv_df, split_df
     if label not in ('label', 'grade'): raise ValueError(f"ELPV has two tasks: --label label (defective or functional) or --label grade (0, 1/3, 2/3, 1); not {label!r}")
     return split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed)
 
 def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8,
           bs:int=32, strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model') -> dict:
     "Train a classifier on `data` (ELPV when None) and write the model, metrics, history, predictions and plots to `out`; returns the metrics"
+    import pandas as pd, matplotlib.pyplot as plt
+    from fastai.vision.all import ClassificationInterpretation, set_seed, valley
+    from fastai_tl.data import image_table, image_dls
+    from fastai_tl.models import embedded_backbones
+    from fastai_tl.learner import cnn_learner
+    import fastai_tl.interpret, fastai_tl.deploy   # the predictions table and confusion matrix; export_safe
     if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
     if data is None: df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
@@ -57,7 +55,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
     lrs = fit.lr_find(suggest_funcs=(valley,), show_plot=True)
-    _save_plot(matplotlib.pyplot.gcf(), out/'lr_find.png')
+    _save_plot(plt.gcf(), out/'lr_find.png')
     lr = lr or lrs.valley
     if strategy == 'finetune': fit.fine_tune(epochs, lr)
     else: fit.fit_one_cycle(epochs, lr)
@@ -66,7 +64,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     interp = ClassificationInterpretation.from_learner(learn)
     interp.predictions().to_csv(out/'predictions.csv', index=False)
     interp.plot_confusion_matrix(title=f'Confusion matrix ({len(dls.valid_ds)} validation images)')
-    _save_plot(matplotlib.pyplot.gcf(), out/'confusion_matrix.png')
+    _save_plot(plt.gcf(), out/'confusion_matrix.png')
     learn.export(out.absolute()/'model.pkl')
     learn.export_safe(out)
     metrics = history.iloc[-1].drop('train_loss').astype(float).to_dict()
@@ -106,7 +104,7 @@ def _parser():
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
     t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
-    t.add_argument('--backbone', default='efficientnet_lite0', help=f"embedded ({', '.join(embedded_backbones)}), torchvision or timm name")
+    t.add_argument('--backbone', default='efficientnet_lite0', help="embedded (efficientnet_lite0, efficientnet_lite1 or efficientnet_lite2), torchvision or timm name")
     t.add_argument('--size', type=_count(), help="image size (default: 300 on ELPV, its cells' own size; otherwise the backbone's, 224 for efficientnet_lite0)")
     t.add_argument('--epochs', type=_count(), default=8, help='epochs of one-cycle training')
     t.add_argument('--bs', type=_count(), default=32, help='batch size')
@@ -152,23 +150,38 @@ def _parser():
     return p
 
 # %% ../nbs/10_cli.ipynb #d6dad307
+def _run(args):
+    "Carry out the parsed command `args`; fastai and the kit's modules are imported here, after parsing"
+    import pandas as pd
+    if args.command == 'data': print(describe_data(args.folder))
+    if args.command == 'train':
+        m = train(**{k: v for k, v in vars(args).items() if k != 'command'})
+        print(pd.Series(m).to_string())
+        print(f"Written to {Path(args.out).absolute()}")
+    if args.command == 'clean':
+        from fastai_tl.clean import clean_command
+        print(clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance))
+    if args.command == 'predict':
+        from fastai_tl.deploy import Predictor, format_predictions
+        records = Predictor(args.model, runtime=args.runtime, bs=args.bs).predict(args.paths, tta=args.tta)
+        if not records: raise ValueError(f"No images found in {', '.join(args.paths)}")
+        print(format_predictions(records, args.as_json))
+        failed = sum('error' in r for r in records)
+        if failed: sys.exit(f"fastai-tl predict: {failed} of {len(records)} files could not be predicted (their rows say why)")
+    if args.command == 'serve':
+        from fastai_tl.deploy import serve
+        serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files)
+
 def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
-    args = _parser().parse_args(argv)
-    bars = fastprogress.fastprogress.NO_BAR
+    args = _parser().parse_args(argv)   # before the heavy imports: --help and a mistyped option answer at once
+    warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
+    import matplotlib, fastprogress
+    backend, bars = matplotlib.get_backend(), fastprogress.fastprogress.NO_BAR
+    matplotlib.use('Agg')   # plots go to files; no screen needed
     if not sys.stdout.isatty(): fastprogress.fastprogress.NO_BAR = True   # piped or captured: the report only, no progress bars
-    try:
-        if args.command == 'data': print(describe_data(args.folder))
-        if args.command == 'train':
-            kw = {k: v for k, v in vars(args).items() if k != 'command'}
-            m = train(**kw)
-            print(pd.Series(m).to_string())
-            print(f"Written to {Path(args.out).absolute()}")
-        if args.command == 'clean':
-            print(clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance))
-        if args.command == 'predict': print(predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime))
-        if args.command == 'serve': serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files)
+    try: _run(args)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:   # RuntimeError: undo refuses a changed file; ImportError: no onnxruntime
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
         sys.exit(f'fastai-tl {args.command}: error: {msg}')
-    finally: fastprogress.fastprogress.NO_BAR = bars   # as it was, for a caller in the same process
+    finally: fastprogress.fastprogress.NO_BAR = bars; matplotlib.use(backend)   # as they were, for a caller in the same process (a notebook)

@@ -29,8 +29,8 @@ from .learner import BinaryLoss, problem_type, _arch_args
 
 # %% auto #0
 __all__ = ['image_formats', 'UnsafeModelError', 'load_safe', 'BadImage', 'open_image', 'Predictor', 'results_table',
-           'export_onnx', 'predict_command', 'FileError', 'ErrorOut', 'PredictionOut', 'PredictOut', 'HealthOut',
-           'LabelsOut', 'create_app', 'serve', 'free_port', 'ServiceThread', 'load_test']
+           'export_onnx', 'format_predictions', 'predict_command', 'FileError', 'ErrorOut', 'PredictionOut',
+           'PredictOut', 'HealthOut', 'LabelsOut', 'create_app', 'serve', 'free_port', 'ServiceThread', 'load_test']
 
 # %% ../nbs/08_deploy.ipynb #ea080b39
 def _head_config(head:nn.Sequential) -> dict:
@@ -378,12 +378,15 @@ def export_onnx(path, atol:float=1e-4, rtol:float=1e-4) -> Path:
     return fn
 
 # %% ../nbs/08_deploy.ipynb #32ba2e10
-def predict_command(model, paths:list, as_json:bool=False, tta:bool=False, bs:int=16, runtime:str='torch') -> str:
-    "What `fastai-tl predict` prints: a table (or JSON) of predictions of `export_safe` folder `model` for the image files and folders in `paths`"
-    records = Predictor(model, runtime=runtime, bs=bs).predict([str(p) for p in paths], tta=tta)
+def format_predictions(records:list, as_json:bool=False) -> str:
+    "`Predictor.predict`'s `records` as `fastai-tl predict` prints them: a table, or JSON"
     if as_json: return json.dumps(records, indent=2)
     if not records: return 'No images found.'
     return results_table(records).to_string(index=False, float_format='{:.4f}'.format, na_rep='')
+
+def predict_command(model, paths:list, as_json:bool=False, tta:bool=False, bs:int=16, runtime:str='torch') -> str:
+    "What `fastai-tl predict` prints: a table (or JSON) of predictions of `export_safe` folder `model` for the image files and folders in `paths`"
+    return format_predictions(Predictor(model, runtime=runtime, bs=bs).predict([str(p) for p in paths], tta=tta), as_json)
 
 # %% ../nbs/08_deploy.ipynb #4cd43454
 class FileError(BaseModel):

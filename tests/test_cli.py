@@ -1,5 +1,5 @@
 "The `fastai-tl` console command, run as a user runs it: a real process, its output and its exit status."
-import json, subprocess
+import json, subprocess, sys
 import pytest
 from fastai_tl.data import make_shapes
 
@@ -44,6 +44,16 @@ def test_help_lists_the_commands():
     r = fastai_tl('--help')
     assert r.returncode == 0 and 'data' in r.stdout
 
+def test_the_command_line_is_parsed_before_fastai_is_imported():
+    "--help and a bad option answer at once: the seconds of importing fastai and torch come after parsing"
+    code = ("import sys\nfrom fastai_tl.cli import main\n"
+            "try: main(['train', '--epochs', '0'])\nexcept SystemExit as e: print(e.code, 'torch' in sys.modules, 'fastai' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ['2', 'False', 'False'], (r.stdout, r.stderr)
+    from fastai_tl.models import embedded_backbones
+    r = fastai_tl('train', '--help')
+    assert all(name in r.stdout for name in embedded_backbones), r.stdout   # the help names every embedded backbone
+
 def test_train_writes_model_metrics_and_plots(tmp_path):
     make_shapes(tmp_path/'data', n_per_class=8, size=48)
     r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--out', tmp_path/'out')
@@ -55,6 +65,10 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     preds = json.loads(r.stdout)
     assert len(preds) == 9 and {p['prediction'] for p in preds} <= {'circle', 'square', 'triangle'}
     assert all(abs(sum(p['probabilities'].values()) - 1) < 1e-4 for p in preds)
+    (tmp_path/'notes.txt').write_text('not an image')
+    r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', tmp_path/'notes.txt')
+    assert r.returncode == 1 and 'notes.txt' in r.stdout and 'circle_007.png' in r.stdout, (r.stdout, r.stderr)   # every row printed
+    assert 'fastai-tl predict: 1 of 9 files could not be predicted' in r.stderr, r.stderr
 
 def test_predict_refuses_a_pickle_and_reports_bad_files(tmp_path):
     import pickle
