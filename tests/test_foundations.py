@@ -64,6 +64,17 @@ def test_max_pool_indices_match_torch_with_inf():
         x[torch.rand_like(x) < 0.7] = float('-inf')
         _max_pool_and_unpool_match_torch(x, k, s, p)
 
+def test_max_pool_indices_match_torch_with_nan():
+    "A window with NaNs has NaN as its maximum, at its last NaN, as PyTorch's does"
+    torch.manual_seed(0)
+    for bs, c, _, h, w, k, s, p in CONFIGS:
+        x = torch.randn(bs, c, h, w)
+        x[torch.rand_like(x) < 0.3] = float('nan')
+        vals, idx = max_pool2d(x, k, s, p, return_indices=True)
+        tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
+        torch.testing.assert_close(vals, tvals, rtol=0, atol=0, equal_nan=True)
+        fct.test_eq(idx, tidx)
+
 def test_pooling_and_conv_shape_errors():
     "Pooling refuses padding over half the window, as PyTorch does; convolution allows it, as PyTorch does; wrong shapes say so"
     x = torch.randn(1, 2, 6, 6)
