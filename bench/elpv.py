@@ -2,8 +2,8 @@
 over several split seeds, mean ± SD.
 
 Runs `fastai-tl train` once per seed, as a user would, and reads what it writes: accuracy overall and per cell type (mono/poly),
-precision, recall and F1 of the defective class (binary task) or macro-F1 (4-class task), the always-majority baseline of the
-same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json; with --keep, each seed's predictions too (for bench/ensemble.py).
+accuracy on the cells the experts rated 0, 1/3, 2/3 and 1, precision, recall and F1 of the defective class (binary task) or macro-F1
+(4-class task), the always-majority baseline of the same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json; with --keep, each seed's predictions too (for bench/ensemble.py).
 Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [--keep DIR] [any other `fastai-tl train` option]"""
 import argparse, json, os, platform, shutil, subprocess, tempfile, time
 from pathlib import Path
@@ -18,6 +18,8 @@ ROOT = Path(__file__).parents[1]
 RECIPES = {'cpu': [], 'cpu-fast': ['--size', '224', '--lr', '3e-3'], 'cpu-lite2': ['--backbone', 'efficientnet_lite2', '--size', '260', '--lr', '3e-3'],
            'gpu': ['--backbone', 'efficientnet_lite2', '--size', '300', '--epochs', '12', '--lr', '3e-3'],
            'gpu-finetune': ['--strategy', 'finetune', '--size', '300', '--epochs', '12', '--bs', '64']}
+
+GRADES = {'p=0': 0, 'p=1/3': 1/3, 'p=2/3': 2/3, 'p=1': 1}   # the experts' defect probabilities
 
 def machine() -> str:
     "The device the run used, in words"
@@ -35,10 +37,13 @@ def run_seed(seed, task, extra, keep=None) -> dict:
     wall = time.time() - start
     m = json.loads((out/'metrics.json').read_text())
     if keep: Path(keep).mkdir(parents=True, exist_ok=True); shutil.copy(out/'predictions.csv', Path(keep)/f'seed{seed}.csv')
-    p = pd.read_csv(out/'predictions.csv').merge(elpv_df()[['path', 'type']], on='path')
+    p = pd.read_csv(out/'predictions.csv').merge(elpv_df()[['path', 'type', 'proba']], on='path')
     right = p.actual == p.predicted
     row = dict(seed=seed, accuracy=right.mean(), mono=right[p.type == 'mono'].mean(), poly=right[p.type == 'poly'].mean(),
                majority=p.actual.value_counts(normalize=True).iloc[0], seconds=wall, train_seconds=m['seconds'])
+    for name, v in GRADES.items():   # accuracy on the cells the experts rated `v`, and how many there are
+        at = (p.proba - v).abs() < 0.01
+        row[name], row[f'n_{name}'] = right[at].mean(), int(at.sum())
     if task == 'binary': row.update({k: m[k] for k in ('precision', 'recall', 'f1')})
     else: row['macro_f1'] = skm.f1_score(p.actual.astype(str), p.predicted.astype(str), average='macro')
     return row

@@ -47,16 +47,18 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     import fastai_tl.interpret, fastai_tl.deploy   # the predictions table and confusion matrix; export_safe
     if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
-    if data is None: df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
+    if data is None:
+        df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
+        if label == 'label': lr = lr or 3e-3   # lesson 05's recipe: on ELPV as accurate as the finder's valley, steadier, and a minute faster
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
     learn = cnn_learner(dls, backbone, pos_class=pos_class)
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
-    lrs = fit.lr_find(suggest_funcs=(valley,), show_plot=True)
-    _save_plot(plt.gcf(), out/'lr_find.png')
-    lr = lr or lrs.valley
+    if lr is None:   # the finder costs about an epoch: only when no learning rate is given
+        lr = fit.lr_find(suggest_funcs=(valley,), show_plot=True).valley
+        _save_plot(plt.gcf(), out/'lr_find.png')
     if strategy == 'finetune': fit.fine_tune(epochs, lr)
     else: fit.fit_one_cycle(epochs, lr)
     history = pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1])
@@ -99,7 +101,7 @@ def _parser():
                        description='Summarise a folder of class sub-folders (or the embedded ELPV dataset when no folder is given).')
     d.add_argument('folder', nargs='?', help='folder with one sub-folder per class, optionally inside train/valid/test folders')
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots',
-                       description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, lr_find.png and confusion_matrix.png.',
+                       description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, confusion_matrix.png, and without --lr the learning-rate finder\'s lr_find.png.',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
@@ -111,7 +113,7 @@ def _parser():
     t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
                    help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
     t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
-    t.add_argument('--lr', type=_number(), help="learning rate (default: the LR finder's valley)")
+    t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV's binary task, lesson 05's recipe; otherwise the LR finder's valley)")
     t.add_argument('--valid-pct', type=_number(0, 1), default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
     t.add_argument('--out', default='fastai_tl_model', help='output folder')
