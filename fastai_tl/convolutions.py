@@ -73,13 +73,13 @@ def avg_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0) -
 def max_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     "Maximum of each k×k window of `x` (N, C, H, W), and with `return_indices` where each maximum was in H*W"
     s = stride or k
-    cols = _windows(x, k, s, padding, float('-inf'))
-    vals, a = cols.max(2)
+    win = _windows(x, k, s, padding, float('-inf'))
+    vals, a = win.max(2)
     n, c, h, w = x.shape
     oh, ow = conv_out_size(h, k, s, padding), conv_out_size(w, k, s, padding)
     vals = vals.view(n, c, oh, ow)
     if not return_indices: return vals
-    nan = cols.isnan()
+    nan = win.isnan()
     a = torch.where(nan.any(2), k*k - 1 - nan.flip(2).int().argmax(2), a)   # `max` points at a window's first NaN, PyTorch at its last
     pos = torch.arange(oh * ow)
     # a window of nothing but -inf has its maximum at its first position, maybe in the padding: PyTorch gives its first real pixel

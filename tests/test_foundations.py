@@ -1,6 +1,7 @@
 """The hand-written operations of lessons 02 and 03 against PyTorch, beyond what the lessons show:
 a wider random sweep, float64, gradients, and edge cases of softmax and cross-entropy."""
 import random
+from functools import partial
 import numpy as np
 import pytest
 import torch
@@ -44,9 +45,10 @@ def _max_pool_and_unpool_match_torch(x, k, s, p):
     h, w = x.shape[2:]
     vals, idx = max_pool2d(x, k, s, p, return_indices=True)
     tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
-    fct.test_eq(vals, tvals)
+    same = partial(torch.testing.assert_close, rtol=0, atol=0, equal_nan=True)   # exact, and NaN where PyTorch has NaN
+    same(vals, tvals)
     fct.test_eq(idx, tidx)
-    fct.test_eq(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
+    same(max_unpool2d(vals, idx, (h, w)), F.max_unpool2d(tvals, tidx, k, s, p, output_size=(h, w)))
 
 def test_pooling_and_unpooling_match_torch():
     torch.manual_seed(0)
@@ -70,10 +72,7 @@ def test_max_pool_indices_match_torch_with_nan():
     for bs, c, _, h, w, k, s, p in CONFIGS:
         x = torch.randn(bs, c, h, w)
         x[torch.rand_like(x) < 0.3] = float('nan')
-        vals, idx = max_pool2d(x, k, s, p, return_indices=True)
-        tvals, tidx = F.max_pool2d(x, k, s, p, return_indices=True)
-        torch.testing.assert_close(vals, tvals, rtol=0, atol=0, equal_nan=True)
-        fct.test_eq(idx, tidx)
+        _max_pool_and_unpool_match_torch(x, k, s, p)
 
 def test_pooling_and_conv_shape_errors():
     "Pooling refuses padding over half the window, as PyTorch does; convolution allows it, as PyTorch does; wrong shapes say so"
