@@ -1,13 +1,15 @@
 "Cleaning on bad input: empty and broken folders, manifests that are missing, used up or contradicted by the disk, and apply/undo checked byte for byte."
-import io, contextlib, json, shutil
+import io, builtins, contextlib, json, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
+from IPython.display import display
 from cleanvision import Imagelab
-from fastai_tl.data import make_shapes
+from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.learner import cnn_learner
 from fastai_tl.clean import (clean_report, clean_command, screen_files, run_imagelab, near_duplicate_sets, plant_problems, quarantine,
-                             relabel, undo, read_manifest, tree_md5)
+                             relabel, undo, read_manifest, tree_md5, image_cleaner, apply_cleaner)
 
 def _broken_folder(path):
     "A class folder holding only files that do not open: empty, text, and a PNG cut short"
@@ -232,3 +234,46 @@ def test_an_unlabelled_test_folder_is_screened_not_label_checked(tmp_path):
     rep = clean_report(data, size=32)
     assert set(rep.path[rep.kind == 'zero-byte']) == {str((data/'test'/'broken.png').absolute())}   # screened like the rest
     assert not rep.path[rep.kind == 'label issue'].str.contains('unlabelled_').any()
+
+def _cleaner(path, monkeypatch):
+    "A tiny shapes folder, a learner on it (DataLoaders from a DataFrame, as `image_dls` always makes them) and its `image_cleaner`"
+    data = _shapes(path, n=6)
+    learn = cnn_learner(image_dls(data, size=32, bs=4, aug='none'))
+    monkeypatch.setattr(builtins, 'display', display, raising=False)   # fastai's widget calls `display` unimported: Jupyter makes it a builtin
+    return data, learn, image_cleaner(learn)
+
+def test_image_cleaner_lists_the_files_not_the_column_names(tmp_path, monkeypatch):
+    import fastai.vision.widgets as widgets
+    fastai_items = widgets._get_iw_info
+    _, learn, cleaner = _cleaner(tmp_path, monkeypatch)
+    for (train_or_valid, items), ds in zip(enumerate(cleaner.iwis), (learn.dls.train_ds, learn.dls.valid_ds)):
+        assert sorted(str(p) for p, _, _ in items) == sorted(ds.items.path), train_or_valid   # fastai issue #3538: 'path', 'label', ...
+        assert all(Path(p).parent.name == c for p, c, _ in items)
+    dl = learn.dls.train.new(shuffle=False, drop_last=False)
+    loss = dict(zip(dl.items.path, learn.get_preds(dl=dl, with_loss=True)[2].tolist()))
+    assert all(abs(float(l) - loss[str(p)]) < 1e-5 for p, _, l in cleaner.iwis[0])   # each file's own loss
+    by_loss = sorted(cleaner.iwis[0], key=lambda o: -float(o[2]))
+    assert list(cleaner.fns) == [p for p, c, _ in by_loss if c == 'circle']   # the first class of the training set, largest loss first
+    cleaner.dd_ds.value = 'Valid'
+    assert {str(p) for p in cleaner.fns} == {p for p in learn.dls.valid_ds.items.path if Path(p).parent.name == 'circle'}
+    assert widgets._get_iw_info is fastai_items   # fastai's own function is back
+    with pytest.raises(TypeError): image_cleaner(learn, no_such_option=1)
+    assert widgets._get_iw_info is fastai_items   # also after a failure
+
+def test_apply_cleaner_moves_what_was_picked_in_the_widget_and_undo_restores_the_tree(tmp_path, monkeypatch):
+    data, _, cleaner = _cleaner(tmp_path/'d', monkeypatch)
+    fns, menus = list(cleaner.fns), [box.children[1] for box in cleaner.iw.widget.children]
+    assert len(menus) == len(fns) >= 3
+    menus[0].value, menus[1].value = '<Delete>', 'square'   # what a person picks under the first two images
+    before, out = tree_md5(data), tmp_path/'out'
+    dry = apply_cleaner(cleaner, out/'manifest.json', dry_run=True)
+    assert tree_md5(data) == before and not out.exists()
+    done = apply_cleaner(cleaner, out/'manifest.json')
+    cols = ['action', 'src', 'dst']
+    assert done[cols].values.tolist() == dry[cols].values.tolist() == [
+        ['quarantine', str(fns[0]), str(out/'quarantine'/'circle'/fns[0].name)], ['relabel', str(fns[1]), str(data/'square'/fns[1].name)]]
+    assert not fns[0].exists() and not fns[1].exists() and all(Path(p).exists() for p in done.dst)
+    assert all(f.exists() for f in fns[2:])   # kept
+    assert [a['action'] for a in read_manifest(out/'manifest.json')['actions']] == ['quarantine', 'relabel']
+    undo(out/'manifest.json')
+    assert tree_md5(data) == before and not (out/'quarantine').exists()

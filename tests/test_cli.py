@@ -42,7 +42,8 @@ def test_bad_input_ends_with_a_message_not_a_traceback(tmp_path):
 
 def test_help_lists_the_commands():
     r = fastai_tl('--help')
-    assert r.returncode == 0 and 'data' in r.stdout
+    listed = [l.split()[0] for l in r.stdout.split('COMMAND\n', 1)[-1].split('options:')[0].splitlines() if l.startswith('    ') and not l.startswith('      ')]
+    assert r.returncode == 0 and listed == ['data', 'train', 'clean', 'predict', 'serve'], r.stdout
 
 def test_the_command_line_is_parsed_before_fastai_is_imported():
     "--help and a bad option answer at once: the seconds of importing fastai and torch come after parsing"
