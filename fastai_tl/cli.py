@@ -49,7 +49,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     start, out = time.time(), Path(out)
     if data is None:
         df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
-        if label == 'label': lr = lr or 3e-3   # lesson 05's recipe: on ELPV as accurate as the finder's valley, steadier, and a minute faster
+        lr = lr or 3e-3   # lesson 05's recipe: on ELPV's two tasks as accurate as the finder's valley, steadier, and a minute faster
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
@@ -113,7 +113,7 @@ def _parser():
     t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
                    help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
     t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
-    t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV's binary task, lesson 05's recipe; otherwise the LR finder's valley)")
+    t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV, lesson 05's recipe; otherwise the LR finder's valley)")
     t.add_argument('--valid-pct', type=_number(0, 1), default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
     t.add_argument('--out', default='fastai_tl_model', help='output folder')

@@ -195,13 +195,12 @@ def test_a_missing_column_is_named_without_extra_quotes(tmp_path):
     (tmp_path/'labels.csv').write_text('path,label\na.png,cat\n')
     assert exit_of(['train', tmp_path/'labels.csv', '--label', 'species']).startswith("fastai-tl train: error: No label column 'species'; the columns are: path, label")
 
-def test_elpv_binary_trains_at_lesson_05s_rate_and_other_tasks_use_the_finder(tmp_path, monkeypatch):
-    "On ELPV's binary task the default learning rate is 3e-3, with no finder; the 4-class task still runs the finder"
+def test_elpv_trains_at_lesson_05s_rate_without_the_finder(tmp_path, monkeypatch):
+    "On both ELPV tasks the default learning rate is 3e-3, with no finder (other data runs the finder: lesson 10's tests)"
     import fastai_tl.cli as cli
     from fastai_tl.data import elpv_df, split_df
     small = split_df(elpv_df().groupby('grade').head(8), valid_pct=0.25, stratify=['grade'], seed=0)   # a few real cells of each grade: seconds, not minutes
     monkeypatch.setattr(cli, '_elpv_split', lambda label, valid_pct, seed: small)
-    m = cli.train(size=64, epochs=1, bs=8, strategy='head', out=tmp_path/'binary')
-    assert m['lr'] == 3e-3 and not (tmp_path/'binary'/'lr_find.png').exists()
-    m = cli.train(label='grade', size=64, epochs=1, bs=8, strategy='head', out=tmp_path/'grade')
-    assert m['lr'] != 3e-3 and (tmp_path/'grade'/'lr_find.png').exists()
+    for label in ('label', 'grade'):
+        m = cli.train(label=label, size=64, epochs=1, bs=8, strategy='head', out=tmp_path/label)
+        assert m['lr'] == 3e-3 and not (tmp_path/label/'lr_find.png').exists(), label
