@@ -49,14 +49,14 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     start, out = time.time(), Path(out)
     if data is None:
         df, pos_class, size = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300
-        lr = lr or 3e-3   # lesson 05's recipe: on ELPV's two tasks as accurate as the finder's valley, steadier, and a minute faster
+        lr = lr or 3e-3   # lesson 05's recipe: on ELPV's two tasks at least as accurate as the finder's valley, and steadier
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
     learn = cnn_learner(dls, backbone, pos_class=pos_class)
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
-    if lr is None:   # the finder costs about an epoch: only when no learning rate is given
+    if lr is None:   # your own data without --lr: the finder, which costs about an epoch
         lr = fit.lr_find(suggest_funcs=(valley,), show_plot=True).valley
         _save_plot(plt.gcf(), out/'lr_find.png')
     if strategy == 'finetune': fit.fine_tune(epochs, lr)
@@ -101,7 +101,7 @@ def _parser():
                        description='Summarise a folder of class sub-folders (or the embedded ELPV dataset when no folder is given).')
     d.add_argument('folder', nargs='?', help='folder with one sub-folder per class, optionally inside train/valid/test folders')
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots',
-                       description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, confusion_matrix.png, and without --lr the learning-rate finder\'s lr_find.png.',
+                       description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, confusion_matrix.png, and when the finder chose the learning rate (your own data, no --lr) lr_find.png.',
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")

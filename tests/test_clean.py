@@ -4,7 +4,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
-from IPython.display import display
 from cleanvision import Imagelab
 from fastai_tl.data import make_shapes, image_dls
 from fastai_tl.learner import cnn_learner
@@ -237,6 +236,8 @@ def test_an_unlabelled_test_folder_is_screened_not_label_checked(tmp_path):
 
 def _cleaner(path, monkeypatch):
     "A tiny shapes folder, a learner on it (DataLoaders from a DataFrame, as `image_dls` always makes them) and its `image_cleaner`"
+    pytest.importorskip('ipywidgets')   # the widget comes with the dev extra
+    from IPython.display import display
     data = _shapes(path, n=6)
     learn = cnn_learner(image_dls(data, size=32, bs=4, aug='none'))
     monkeypatch.setattr(builtins, 'display', display, raising=False)   # fastai's widget calls `display` unimported: Jupyter makes it a builtin
