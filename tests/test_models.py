@@ -45,7 +45,8 @@ def test_embedded_weights_convert_position_by_position(tmp_path, monkeypatch):
 
 def test_the_probe_bounds_a_hanging_lookup_and_trusts_a_proxy(monkeypatch):
     monkeypatch.delenv('https_proxy', raising=False); monkeypatch.delenv('HTTPS_PROXY', raising=False)
-    monkeypatch.setattr(socket, 'create_connection', lambda *a, **k: time.sleep(30))   # a DNS server that never answers
+    def hang(*args, **kwargs): time.sleep(30); raise socket.gaierror('no answer')   # a DNS server that never answers (then gives up, as DNS does)
+    monkeypatch.setattr(socket, 'create_connection', hang)
     start = time.time()
     assert not models._reachable('huggingface.co', timeout=0.5)
     assert time.time() - start < 5
