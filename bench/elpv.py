@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import sklearn.metrics as skm
 import torch
-from fastai_tl.data import elpv_df
+from fastai_tl.data import elpv_df, elpv_grades
 
 ROOT = Path(__file__).parents[1]
 # cpu: `fastai-tl train`'s defaults. cpu-fast: 224 pixels and a fixed learning rate, half the time. cpu-lite2: the largest embedded backbone.
@@ -18,8 +18,6 @@ ROOT = Path(__file__).parents[1]
 RECIPES = {'cpu': [], 'cpu-fast': ['--size', '224', '--lr', '3e-3'], 'cpu-lite2': ['--backbone', 'efficientnet_lite2', '--size', '260', '--lr', '3e-3'],
            'gpu': ['--backbone', 'efficientnet_lite2', '--size', '300', '--epochs', '12', '--lr', '3e-3'],
            'gpu-finetune': ['--strategy', 'finetune', '--size', '300', '--epochs', '12', '--bs', '64']}
-
-GRADES = {'p=0': 0, 'p=1/3': 1/3, 'p=2/3': 2/3, 'p=1': 1}   # the experts' defect probabilities
 
 def machine() -> str:
     "The device the run used, in words"
@@ -37,13 +35,13 @@ def run_seed(seed, task, extra, keep=None) -> dict:
     wall = time.time() - start
     m = json.loads((out/'metrics.json').read_text())
     if keep: Path(keep).mkdir(parents=True, exist_ok=True); shutil.copy(out/'predictions.csv', Path(keep)/f'seed{seed}.csv')
-    p = pd.read_csv(out/'predictions.csv').merge(elpv_df()[['path', 'type', 'proba']], on='path')
+    p = pd.read_csv(out/'predictions.csv').merge(elpv_df()[['path', 'type', 'grade']], on='path')
     right = p.actual == p.predicted
     row = dict(seed=seed, accuracy=right.mean(), mono=right[p.type == 'mono'].mean(), poly=right[p.type == 'poly'].mean(),
                majority=p.actual.value_counts(normalize=True).iloc[0], seconds=wall, train_seconds=m['seconds'])
-    for name, v in GRADES.items():   # accuracy on the cells the experts rated `v`, and how many there are
-        at = (p.proba - v).abs() < 0.01
-        row[name], row[f'n_{name}'] = right[at].mean(), int(at.sum())
+    for g in elpv_grades:   # accuracy on the cells the experts rated g, and how many there are
+        at = p.grade == g
+        row[f'p={g}'], row[f'n_p={g}'] = right[at].mean(), int(at.sum())
     if task == 'binary': row.update({k: m[k] for k in ('precision', 'recall', 'f1')})
     else: row['macro_f1'] = skm.f1_score(p.actual.astype(str), p.predicted.astype(str), average='macro')
     return row
