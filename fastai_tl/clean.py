@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
-from .data import folder_df, image_table, backbone_stats, elpv_df
+from .data import folder_df, image_table, backbone_stats, elpv_df, rgb8, PILImage8
 from .models import load_backbone
 
 # %% auto #0
@@ -214,7 +214,7 @@ def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64
     "Average-pooled features of the frozen ImageNet backbone `arch` for every image in `paths`, one row per path"
     paths = [str(p) for p in paths]
     model = load_backbone(arch, num_classes=0).eval()
-    dl = TfmdDL(Datasets(paths, [PILImage.create]), bs=bs, shuffle=False, after_item=[Resize(size, method='squish'), ToTensor()],
+    dl = TfmdDL(Datasets(paths, [PILImage8.create]), bs=bs, shuffle=False, after_item=[Resize(size, method='squish'), ToTensor()],
                 after_batch=[IntToFloatTensor(), Normalize.from_stats(*backbone_stats(arch), cuda=False)])
     with torch.no_grad(): x = torch.cat([model(xb) for (xb,) in progress_bar(dl, leave=False)])
     return pd.DataFrame(x.numpy(), index=pd.Index(paths, name='path'))
@@ -251,13 +251,15 @@ def label_findings(issues:pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/07_clean.ipynb #ebe1800e
 def show_findings(report:pd.DataFrame, kind:str='label issue', n:int=8, ncols:int=4, figsize=None):
     "The images of the first `n` findings of `kind` in `report`, titled with label, suggestion and score; a duplicate beside the image it copies"
+    if n < 1: raise ValueError(f"n={n}: show_findings draws the first n findings, so n must be 1 or more; "
+                               f"this report has {(report.kind == kind).sum()} {kind!r} finding(s)")
     rows = report[report.kind == kind].head(n)
     if not len(rows): raise ValueError(f"No {kind!r} findings in this report; its kinds are: {', '.join(map(str, report.kind.unique()))}")
     ims, titles = [], []
     for r in rows.itertuples():
-        ims.append(PILImage.create(r.path))
+        ims.append(PILImage8.create(r.path))
         titles.append(f'{r.label} → {r.suggested}\np={r.score:.2f}' if pd.notna(r.suggested) else f'{Path(r.path).name}\n{r.label}')
-        if pd.notna(r.other): ims.append(PILImage.create(r.other)); titles.append(f'{Path(r.other).name} (kept)')
+        if pd.notna(r.other): ims.append(PILImage8.create(r.other)); titles.append(f'{Path(r.other).name} (kept)')
     ncols = min(ncols, len(ims))
     show_images(ims, nrows=math.ceil(len(ims)/ncols), ncols=ncols, titles=titles, figsize=figsize, layout='constrained',
                 suptitle=f'{kind}: {len(rows)} of {(report.kind == kind).sum()}')
@@ -294,6 +296,18 @@ def _rows(feats, paths):
     if missing: raise KeyError(f"`feats` has no row for {len(missing)} image(s), e.g. {sorted(missing)[0]}: compute them with image_features(paths)")
     return feats.loc[list(paths)]
 
+def _checkable(labelled:pd.DataFrame, label:str, groups:list) -> tuple:
+    "The rows of `labelled` (and their `groups`) in classes with two or more distinct images, and notes on what the label check leaves out"
+    distinct = pd.Series(groups, index=labelled.index, dtype=object).groupby(labelled[label]).nunique()
+    few, ok, notes = distinct.index[distinct < 2], distinct.index[distinct >= 2], []
+    if len(few): notes.append(f"Label check skipped for class {', '.join(map(repr, few))}: cross-validation needs two distinct images "
+                              "(not copies of one) in each class. Add images to it or fix its label, then run again")
+    if not len(distinct): notes.append("Label check skipped: no image that opens has a label")
+    elif len(ok) == 1: notes.append(f"Label check skipped: only one class ({ok[0]!r}) can be checked, and finding label errors needs two")
+    if len(ok) < 2: return labelled[:0], [], notes
+    keep = labelled[label].isin(ok).values
+    return labelled[keep], [g for g, k in zip(groups, keep) if k], notes
+
 def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16) -> pd.DataFrame:
     "Every finding about `source` (folder, CSV or DataFrame): broken files, cleanvision's issues, duplicates within and across splits, label issues, `learn`'s top losses"
     df, secs, t = image_table(source, label), {}, time.time()
@@ -311,17 +325,18 @@ def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None,
         frames.append(near)
         secs['near duplicates'], t = time.time() - t, time.time()
     labelled = good[good[label].notna()]   # an unlabelled test folder has nothing to check
-    if labelled[label].nunique() > 1:
+    groups = duplicate_groups(pd.concat([exact, near]), labelled.path) if len(labelled) else []   # a copy must not vouch for its twin's label
+    labelled, groups, notes = _checkable(labelled, label, groups)
+    if len(labelled):
         x = image_features(labelled.path, size=size) if feats is None else _rows(feats, labelled.path)
         if feats is None: secs['features'], t = time.time() - t, time.time()
-        groups = duplicate_groups(pd.concat([exact, near]), labelled.path)   # a copy must not vouch for its twin's label
         frames.append(label_findings(label_issues(labelled, out_of_sample_probs(x, labelled[label], folds, groups=groups), label)))
         secs['cross-validation + cleanlab'], t = time.time() - t, time.time()
     if learn is not None: frames.append(loss_findings(ClassificationInterpretation.from_learner(learn))); secs['top losses'] = time.time() - t
     rep = merge_findings(*frames)
     given = dict(zip(df.path, df[label]))
     rep['label'] = [g if pd.notna(g) else given.get(p) for p, g in zip(rep.path, rep.label)]
-    rep.attrs['seconds'] = secs
+    rep.attrs.update(seconds=secs, notes=notes)
     return rep
 
 # %% ../nbs/07_clean.ipynb #116ce1c0
@@ -329,7 +344,7 @@ def _thumb(path, size:int=96) -> str:
     "A small JPEG of image `path` as a data URI, or '' when it does not open"
     try:
         with Image.open(path) as im:
-            im = im.convert('RGB'); im.thumbnail((size, size))
+            im = rgb8(im); im.thumbnail((size, size))
             buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80)
         return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
     except Exception: return ''
@@ -350,7 +365,8 @@ def report_html(report:pd.DataFrame, title:str='Dataset cleaning report', thumb:
     counts = report.kind.value_counts(sort=False).loc[lambda s: s > 0]
     parts = [f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title><style>{_css}</style></head><body><h1>{e(title)}</h1>',
              f'<p>{len(report)} finding(s) about {report.path.nunique()} file(s). Nothing has been changed. Every action can be undone.</p><table>',
-             *[f'<tr><td><a href="#{e(k)}">{e(k)}</a></td><td>{v}</td></tr>' for k, v in counts.items()], '</table>']
+             *[f'<tr><td><a href="#{e(k)}">{e(k)}</a></td><td>{v}</td></tr>' for k, v in counts.items()], '</table>',
+             *[f'<p>{e(note)}.</p>' for note in report.attrs.get('notes', [])]]
     for kind, g in report.groupby('kind', observed=True):
         parts.append(f'<h2 id="{e(kind)}">{e(kind)} ({len(g)})</h2><table><tr><th>image</th><th>other</th><th>path</th><th>detail</th>'
                      '<th>score</th><th>label</th><th>action</th></tr>')
@@ -549,22 +565,26 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
     out = Path(out)
     if data is not None and Path(data).is_dir() and _inside(out, data):
         raise ValueError(f"--out {out} is inside the data folder {data}: quarantined images would be read as a class. Choose a folder outside it")
-    if apply and data is None: raise ValueError("The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy")
-    if report is None:
+    rep = None if report is None else pd.read_csv(report)
+    elpv = data is None and (rep is None or 'path' in rep and rep.path.isin(elpv_df().path).any())   # a report names its files by absolute path
+    if apply and elpv: raise ValueError("The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy")
+    if rep is None:
         name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
         rep = clean_report(elpv_df() if data is None else data, label=label, size=size, folds=folds, max_distance=max_distance)
         csv, page = save_report(rep, out, title=f'Cleaning report: {name}')
         counts = rep.kind.value_counts(sort=False).loc[lambda s: s > 0]
-        lines = [f'{name}: {len(rep)} finding(s) about {rep.path.nunique()} file(s)', '', counts.to_string(), '', f'Report: {csv} and {page}']
-    else:
-        rep = pd.read_csv(report)
-        lines = [f'{len(rep)} finding(s) read from {report}']
+        found = [f'{name}: {len(rep)} finding(s) about {rep.path.nunique()} file(s)', '', counts.to_string()] if len(rep) else [f'{name}: no findings']
+        notes = [f'{note}.' for note in rep.attrs['notes']]
+        lines = [*found, *([''] + notes if notes else []), '', f'Report: {csv} and {page}']
+    else: lines = [f'{len(rep)} finding(s) read from {report}']
     table = data if data is not None and Path(data).suffix.lower() == '.csv' else None
     acts = apply_report(rep, out/'manifest.json', table=table, label=label, dry_run=not apply)
+    if not len(acts): return '\n'.join(lines + ['', 'Nothing to quarantine or relabel: nothing was changed.'])
     would = '' if apply else 'would be '
     lines += ['', f'{(acts.action == "quarantine").sum()} file(s) {would}quarantined, {(acts.action == "relabel").sum()} {would}relabelled:',
               *[f'  {r.action:<10} {r.src} -> {r.dst}' for r in acts.itertuples()], '']
     if apply: lines.append(f'Every move is in {out/"manifest.json"}. To put everything back: fastai-tl clean --undo {out/"manifest.json"} --apply')
+    elif elpv: lines.append('Dry run: nothing was changed. The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy')
     else: lines += ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:',
-                    f'fastai-tl clean {data if data is not None else ""} --report {out/"report.csv"} --apply']
+                    ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), '--report', str(report or out/'report.csv'), '--apply'])]
     return '\n'.join(lines)

@@ -11,15 +11,16 @@ from pathlib import Path
 __all__ = ['describe_data', 'train', 'main']
 
 # %% ../nbs/10_cli.ipynb #69dec529
-def describe_data(folder=None) -> str:
-    "A text report on the images in `folder` (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
+def describe_data(data=None, label:str='label') -> str:
+    "A text report on the images of `data`, a folder or a CSV (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
     import pandas as pd
-    from fastai_tl.data import elpv_df, folder_df, find_bad_images, image_summary
-    df = elpv_df() if folder is None else folder_df(folder)
-    name = 'ELPV (embedded)' if folder is None else str(Path(folder).absolute())
+    from fastai_tl.data import elpv_df, image_table, find_bad_images, image_summary
+    df = image_table(elpv_df() if data is None else data, label)
+    name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
     bad = find_bad_images(df.path)
-    counts = pd.crosstab(df.label.fillna('(no label)'), df.split, margins=True, margins_name='total') if 'split' in df.columns else df.label.value_counts().sort_index().to_frame('images')
-    lines = [f'{name}: {len(df)} image files, {df.label.nunique()} classes', '', counts.to_string(), '',
+    labels = df[label].fillna('(no label)')
+    counts = pd.crosstab(labels, df.split, margins=True, margins_name='total') if 'split' in df.columns else labels.value_counts().sort_index().to_frame('images')
+    lines = [f'{name}: {len(df)} image files, {df[label].nunique()} classes', '', counts.to_string(), '',
              image_summary(df.path[~df.path.isin(bad)]).to_string(index=False), '']
     lines += [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]] if bad else ['Every file opens as an image.']
     return '\n'.join(lines)
@@ -53,6 +54,9 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     else: df = image_table(data, label)
     set_seed(seed)
     dls = image_dls(df, label=label, size=size or embedded_backbones.get(backbone, {}).get('size', 224), bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
+    n_train = len(dls.train_ds)
+    if n_train < bs: raise ValueError(f"The training set has {n_train} images, fewer than the batch size {bs}, and fastai drops the last incomplete batch: "
+                                      f"nothing would train. Pass a smaller batch size, e.g. --bs {2 ** int(math.log2(max(n_train // 2, 1)))}, or add images")
     learn = cnn_learner(dls, backbone, pos_class=pos_class)
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,15 +98,21 @@ def _number(low:float=0, high:float=math.inf):
         return x
     return number
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    "Help that shows an option's default, unless it is None (the help then says what happens)"
+    def _get_help_string(self, action): return action.help if action.default is None else super()._get_help_string(action)
+
 def _parser():
     p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, offline by default.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     d = sub.add_parser('data', help='summarise a dataset: classes, splits, image sizes, unreadable files',
-                       description='Summarise a folder of class sub-folders (or the embedded ELPV dataset when no folder is given).')
-    d.add_argument('folder', nargs='?', help='folder with one sub-folder per class, optionally inside train/valid/test folders')
+                       description='Summarise a folder of class sub-folders or a CSV of images (or the embedded ELPV dataset when none is given).',
+                       formatter_class=_DefaultsFormatter)
+    d.add_argument('data', nargs='?', help='folder of class sub-folders (optionally inside train/valid/test folders), or a CSV with a path column (default: the embedded ELPV cells)')
+    d.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots',
                        description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, confusion_matrix.png, and when the finder chose the learning rate (your own data, no --lr) lr_find.png.',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_DefaultsFormatter)
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help="label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
     t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
@@ -121,7 +131,7 @@ def _parser():
                        description='Check a dataset and write report.csv and report.html to --out. Nothing changes without --apply; '
                                    'every change goes to OUT/manifest.json and can be undone with --undo. Review the report first: '
                                    '--apply without --report carries out every suggestion, relabelling included.',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_DefaultsFormatter)
     c.add_argument('data', nargs='?', help='folder of class sub-folders (optionally in train/valid/test), or a CSV with path and label columns (default: the embedded ELPV cells, report only)')
     c.add_argument('--label', default='label', help='label column of the CSV')
     c.add_argument('--out', default='fastai_tl_clean', help='folder for report.csv, report.html, manifest.json and quarantine/ (outside DATA)')
@@ -133,7 +143,7 @@ def _parser():
     c.add_argument('--max-distance', type=_count(0, 256), default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
     pr = sub.add_parser('predict', help='predict image files and folders with a model that `train` (or learn.export_safe) wrote',
                         description='Print a table (or JSON) of predictions. MODEL is a folder with model.json and model.safetensors; pickles are refused.',
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=_DefaultsFormatter)
     pr.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
     pr.add_argument('paths', nargs='+', metavar='PATH', help='image files or folders of images')
     pr.add_argument('--json', action='store_true', dest='as_json', help='print JSON instead of a table')
@@ -142,7 +152,7 @@ def _parser():
     pr.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra: pip install "fastai_tl[onnx]"')
     s = sub.add_parser('serve', help='a web service and page for a model: the page at /, POST /predict, API docs at /docs',
                        description='Serve MODEL (a folder written by fastai-tl train or learn.export_safe) over HTTP until Ctrl+C.',
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=_DefaultsFormatter)
     s.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 to reach it from other machines)')
     s.add_argument('--port', type=_count(1, 65535), default=8000, help='port to listen on')
@@ -155,7 +165,7 @@ def _parser():
 def _run(args):
     "Carry out the parsed command `args`; fastai and the kit's modules are imported here, after parsing"
     import pandas as pd
-    if args.command == 'data': print(describe_data(args.folder))
+    if args.command == 'data': print(describe_data(args.data, args.label))
     if args.command == 'train':
         m = train(**{k: v for k, v in vars(args).items() if k != 'command'})
         print(pd.Series(m).to_string())
@@ -178,12 +188,14 @@ def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
     args = _parser().parse_args(argv)   # before the heavy imports: --help and a mistyped option answer at once
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
-    import matplotlib, fastprogress
-    backend, bars = matplotlib.get_backend(), fastprogress.fastprogress.NO_BAR
+    import matplotlib, fastprogress.fastprogress as fp
+    backend, bars = matplotlib.get_backend(), fp.NO_BAR
     matplotlib.use('Agg')   # plots go to files; no screen needed
-    if not sys.stdout.isatty(): fastprogress.fastprogress.NO_BAR = True   # piped or captured: the report only, no progress bars
+    if not sys.stdout.isatty():   # piped or captured: the report only, no progress bars
+        fp.NO_BAR = True
+        fp.print = lambda *args, **kwargs: None   # a console bar prints '█\r' as it is made, whatever NO_BAR says, with this module's print
     try: _run(args)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:   # RuntimeError: undo refuses a changed file; ImportError: no onnxruntime
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
         sys.exit(f'fastai-tl {args.command}: error: {msg}')
-    finally: fastprogress.fastprogress.NO_BAR = bars; matplotlib.use(backend)   # as they were, for a caller in the same process (a notebook)
+    finally: fp.NO_BAR = bars; vars(fp).pop('print', None); matplotlib.use(backend)   # as they were, for a caller in the same process (a notebook)

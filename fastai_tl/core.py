@@ -12,8 +12,8 @@ __all__ = ['is_quick', 'quick', 'kit_info']
 
 # %% ../nbs/00_core.ipynb #d1361c2d
 def is_quick() -> bool:
-    "True when the `FASTAI_TL_QUICK` environment variable asks lessons to run small"
-    return os.environ.get('FASTAI_TL_QUICK', '').lower() not in ('', '0', 'false', 'no')
+    "True when the `FASTAI_TL_QUICK` environment variable is 1, true, yes or on: lessons then run small"
+    return os.environ.get('FASTAI_TL_QUICK', '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 # %% ../nbs/00_core.ipynb #56a99607
 def quick(full, fast):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #6ab98d5a
 from __future__ import annotations
-import hashlib, math, os, warnings
+import hashlib, io, math, os, warnings
 import fastprogress
 from functools import partial
 from pathlib import Path
@@ -16,8 +16,8 @@ from fastai.vision.all import *
 
 # %% auto #0
 __all__ = ['elpv_grades', 'aug_presets', 'elpv_df', 'make_shapes', 'folder_df', 'image_table', 'split_df', 'split_summary',
-           'check_leakage', 'find_bad_images', 'backbone_stats', 'shift_mat', 'shear_mat', 'keras_augs', 'aug_preset',
-           'image_dls', 'plot_class_counts', 'image_summary']
+           'check_leakage', 'find_bad_images', 'backbone_stats', 'rgb8', 'PILImage8', 'shift_mat', 'shear_mat',
+           'keras_augs', 'aug_preset', 'image_dls', 'plot_class_counts', 'image_summary']
 
 # %% ../nbs/01_data.ipynb #826ef142
 elpv_grades = ['0', '1/3', '2/3', '1']
@@ -62,7 +62,7 @@ def make_shapes(path, n_per_class:int=40, size:int=64, shapes=('circle', 'square
     return df
 
 # %% ../nbs/01_data.ipynb #ff72c951
-_split_names = {'train': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test'}
+_split_names = {'train': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test', 'training': 'train', 'testing': 'test'}
 
 def folder_df(path) -> pd.DataFrame:
     "Images under `path` as `path` and `label` (the parent folder's name, missing for files directly in a split folder), with a `split` column when `path` holds train/valid/test folders"
@@ -85,32 +85,57 @@ def image_table(source, label:str='label') -> pd.DataFrame:
     elif Path(source).suffix.lower() == '.csv':
         csv = Path(source)
         if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist. Pass a folder of class folders, or a CSV with a path and a {label} column")
-        df, root, name = pd.read_csv(csv), csv.parent, str(csv)
+        try: df = pd.read_csv(csv)
+        except pd.errors.EmptyDataError: raise ValueError(f"{csv} is empty: write a header line with a path and a {label} column, then one line per image") from None
+        root, name = csv.parent, str(csv)
     else: df, root, name = folder_df(source), Path(), str(source)
     if 'path' not in df.columns: raise KeyError(f"{name} has no 'path' column of image files; its columns are: {', '.join(map(str, df.columns))}")
     if not len(df): raise ValueError(f"{name} is empty: there are no images")
+    blank = df.path.isna() | (df.path.astype(str).str.strip() == '')
+    if blank.any(): raise ValueError(f"{name} has no path in row(s) {', '.join(map(str, df.index[blank]))} (counting data rows from 0): fill them in or drop those rows")
     if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}. Pass `label=` the column that holds the labels")
     df['path'] = [str(p if Path(p).is_absolute() else (root/p).absolute()) for p in df.path]
     return df
 
 # %% ../nbs/01_data.ipynb #212d7a8b
+def _check_strata(strat, frac, stratify):
+    "Raise when a stratified draw of `frac` of the rows cannot put every class of `strat` on both sides"
+    counts, n = strat.value_counts(), len(strat)
+    held, small = math.ceil(frac*n), f"class {counts.idxmin()!r} of {'|'.join(stratify)} has {counts.min()} image(s)"
+    if counts.min() < 2: raise ValueError(f"The {small}: a stratified split needs at least 2 of each class. Add images of it, or drop the class")
+    if min(held, n - held) < len(counts):
+        raise ValueError(f"Holding out {held} of {n} images cannot put each of the {len(counts)} classes of {'|'.join(stratify)} on both sides (the smallest, {small}): "
+                         f"{'raise' if held < len(counts) else 'lower'} valid_pct (or test_pct), add images, or drop the rare classes")
+
 def _held_out(df, frac, stratify, group, seed):
     "Positions of about `frac` of the rows of `df`, held out by a random, stratified or grouped draw"
     idx = np.arange(len(df))
     strat = df[stratify].astype(str).agg('|'.join, axis=1) if stratify else None
     groups = df[group] if group else None
+    if groups is not None and groups.nunique() < 2: raise ValueError(f"Column {group!r} holds only one group: a grouped split needs at least 2. Add groups, or split without `group`")
     if groups is not None and strat is not None:
-        cv = StratifiedGroupKFold(n_splits=max(2, round(1/frac)), shuffle=True, random_state=seed)
+        n_splits = max(2, round(1/frac))
+        if groups.nunique() < n_splits:
+            raise ValueError(f"Column {group!r} has {groups.nunique()} groups, too few to hold out {frac:.0%} in a grouped, stratified split (that needs {n_splits}): "
+                             f"raise valid_pct (or test_pct) to {1/groups.nunique():.2f} or more, split by group alone, or add groups")
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         return next(cv.split(idx, strat, groups))[1]
     if groups is not None: return next(GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed).split(idx, groups=groups))[1]
+    if strat is not None: _check_strata(strat, frac, stratify)
     return train_test_split(idx, test_size=frac, stratify=strat, random_state=seed)[1]
 
 # %% ../nbs/01_data.ipynb #71588f25
+def _need_columns(df, cols):
+    "Raise a KeyError naming the first of `cols` that `df` lacks, and the columns it has"
+    for c in cols:
+        if c not in df.columns: raise KeyError(f"No column {c!r} in the table; the columns are: {', '.join(map(str, df.columns))}")
+
 def split_df(df:pd.DataFrame, valid_pct:float=0.2, test_pct:float=0., stratify:str|list=None, group:str=None, seed:int=42) -> pd.DataFrame:
     "Copy of `df` with a `split` column of 'train', 'valid' and 'test', stratified by the `stratify` columns and/or grouped by `group`"
     stratify = [stratify] if isinstance(stratify, str) else list(stratify or [])
-    for c in stratify + ([group] if group else []):
-        if c not in df.columns: raise KeyError(f"No column {c!r} to split by; the columns are: {', '.join(map(str, df.columns))}")
+    _need_columns(df, stratify + ([group] if group else []))
+    if group and df[group].isna().any():
+        raise ValueError(f"Column {group!r} has {df[group].isna().sum()} missing value(s): every row needs a group. Fill them in, or drop those rows: df[df[{group!r}].notna()]")
     if not (0 < valid_pct and 0 <= test_pct and valid_pct + test_pct < 1):
         raise ValueError(f"valid_pct={valid_pct} and test_pct={test_pct} make no split: pass fractions with 0 < valid_pct, 0 <= test_pct and valid_pct + test_pct < 1, e.g. 0.15 and 0.15")
     df = df.copy().reset_index(drop=True)
@@ -135,6 +160,9 @@ def _md5(fn): return hashlib.md5(Path(fn).read_bytes()).hexdigest()
 def check_leakage(df:pd.DataFrame, group:str=None) -> pd.DataFrame:
     "Groups and identical files that sit in more than one part of `df`'s split: one row each, empty when there is no leak"
     if 'split' not in df.columns: raise ValueError("The table has no `split` column: split it first, e.g. check_leakage(split_df(df, group='patient'), group='patient')")
+    _need_columns(df, ['path'] + ([group] if group else []))
+    missing = [p for p in df.path if not Path(p).is_file()]
+    if missing: raise FileNotFoundError(f"{len(missing)} file(s) in the table do not exist, e.g. {missing[0]}: fix their paths or drop those rows")
     keys = []
     if group:
         if df[group].isna().any(): warnings.warn(f"{df[group].isna().sum()} row(s) have no {group!r}: they were not checked for group leakage")
@@ -165,13 +193,32 @@ def find_bad_images(paths) -> list:
 
 # %% ../nbs/01_data.ipynb #92b505a1
 def backbone_stats(arch:str) -> tuple:
-    "Normalisation (mean, std) that backbone `arch` was pretrained with"
-    if 'efficientnet_lite' in arch: return ([0.5]*3, [0.5]*3)
-    if arch.startswith(('resnet', 'vgg', 'densenet', 'alexnet', 'squeezenet')): return imagenet_stats
+    "Normalisation (mean, std) that backbone `arch` was pretrained with: timm's, else ImageNet's for torchvision's families"
+    if 'efficientnet_lite' in arch: return ([0.5]*3, [0.5]*3)   # the kit's TensorFlow Lite weights, not timm's efficientnet_lite0
     import timm
-    cfg = timm.get_pretrained_cfg(arch)
-    if cfg is None: raise ValueError(f"Unknown backbone {arch!r}: pass `stats=(mean, std)` yourself, e.g. stats=imagenet_stats")
-    return (list(cfg.mean), list(cfg.std))
+    cfg = timm.get_pretrained_cfg(arch)   # timm's own table: no download
+    if cfg is not None: return (list(cfg.mean), list(cfg.std))
+    if arch.startswith(('resnet', 'vgg', 'densenet', 'alexnet', 'squeezenet')): return imagenet_stats
+    raise ValueError(f"Unknown backbone {arch!r}: pass `stats=(mean, std)` yourself, e.g. stats=imagenet_stats")
+
+# %% ../nbs/01_data.ipynb #1a7a3dba
+def rgb8(img) -> Image.Image:
+    "An 8-bit RGB copy of PIL image `img`: 16-bit and float images are stretched from their darkest to their brightest pixel (PIL alone clips them to white)"
+    if not img.mode.startswith(('I', 'F')): return img.convert('RGB')   # I, I;16, I;16B, ... and F
+    px = np.asarray(img, dtype=np.float64)
+    lo, hi = px.min(), px.max()
+    px = (px - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(px)   # a flat image is black, not a division by zero
+    return Image.fromarray(px.round().astype(np.uint8)).convert('RGB')
+
+# %% ../nbs/01_data.ipynb #3fb15079
+class PILImage8(PILImage):
+    "A fastai `PILImage` opened through `rgb8`, so that 16-bit and float files keep their contrast"
+    @classmethod
+    def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, **kwargs):   # the types `learn.predict` accepts
+        "An 8-bit RGB image from the file, bytes or PIL image `fn`; anything else as `PILImage.create`"
+        if isinstance(fn, Image.Image): return cls(rgb8(fn))
+        if not isinstance(fn, (str, Path, bytes)): return super().create(fn, **kwargs)
+        with Image.open(io.BytesIO(fn) if isinstance(fn, bytes) else fn) as img: return cls(rgb8(img))
 
 # %% ../nbs/01_data.ipynb #e585d5ef
 def _uniform(x, lim, p):
@@ -220,15 +267,18 @@ def _check_labels(df, label):
                          "Check the folder layout (one sub-folder per class) or the label column")
 
 def _read_splits(df):
-    "`df` with each `split` value read as train, valid or test; any other value is an error"
+    "`df` with each `split` value read as train, valid or test; any other value, or no train row, is an error"
     if 'split' not in df.columns: return df
     split = df.split.map(lambda s: _split_names.get(str(s).lower()))
     unknown = sorted({'(missing)' if pd.isna(s) else str(s) for s in df.split[split.isna()]})
     if unknown: raise ValueError(f"Unknown split value(s) {', '.join(unknown)} in column 'split': use train, valid or test, or drop the column to split at random")
+    if not (split == 'train').any(): raise ValueError("No row has split 'train': a model needs images to train on. Mark some rows train, or drop the column to split at random")
     return df.assign(split=split)
 
 def _skip_bad(df):
+    "`df` without the files that cannot be read as images, named in a warning; an error when none can"
     bad = set(map(str, find_bad_images(df.path)))
+    if bad == set(df.path.astype(str)): raise ValueError(f"None of the {len(df)} file(s) can be read as images, e.g. {sorted(bad)[0]}: check that they are images and were copied completely")
     if bad: warnings.warn(f"Skipped {len(bad)} file(s) that cannot be read as images (left in place): {', '.join(sorted(bad))}")
     return df[~df.path.astype(str).isin(bad)]
 
@@ -236,9 +286,8 @@ def _skip_bad(df):
 def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihedral', stats='efficientnet_lite0',
               valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
     "DataLoaders from a folder of class sub-folders, a CSV or a DataFrame with `path`, `label` and optional `split`; unreadable files are skipped with a warning"
-    df = _read_splits(image_table(source, label))
+    df = _skip_bad(_read_splits(image_table(source, label)))
     _check_labels(df, label)
-    df = _skip_bad(df)
     if 'split' not in df.columns: df = split_df(df, valid_pct=valid_pct, stratify=label, seed=seed)
     elif not (df.split == 'valid').any():   # a train (and test) folder, but no validation folder
         rest = split_df(df[df.split == 'train'], valid_pct=valid_pct, stratify=label, seed=seed)
@@ -246,7 +295,7 @@ def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihed
     vocab = list(df[label].cat.categories) if isinstance(df[label].dtype, pd.CategoricalDtype) else None
     fit = df[df.split != 'test'].assign(is_valid=lambda d: d.split == 'valid')
     norm = [Normalize.from_stats(*(backbone_stats(stats) if isinstance(stats, str) else stats))] if stats else []
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock(vocab=vocab, sort=vocab is None)), get_x=ColReader('path'), get_y=ColReader(label),
+    dblock = DataBlock(blocks=(ImageBlock(PILImage8), CategoryBlock(vocab=vocab, sort=vocab is None)), get_x=ColReader('path'), get_y=ColReader(label),
                        splitter=ColSplitter('is_valid'), item_tfms=Resize(size), batch_tfms=[*aug_preset(aug), *norm])
     dls = dblock.dataloaders(fit, bs=bs, **kwargs)
     test = df[df.split == 'test']
@@ -266,8 +315,13 @@ def plot_class_counts(df:pd.DataFrame, label:str='label', figsize=(6, 4), title:
 
 # %% ../nbs/01_data.ipynb #aa2b65cb
 def image_summary(paths) -> pd.DataFrame:
-    "Number of images of each width, height and colour mode, read from the file headers"
+    "Number of images of each width, height and colour mode, read from the file headers; files that cannot be opened are named in a warning"
     def _meta(p):
-        with Image.open(p) as im: return (*im.size, im.mode)
-    sizes = pd.DataFrame([_meta(p) for p in paths], columns=['width', 'height', 'mode'])
+        try:
+            with Image.open(p) as im: return (*im.size, im.mode)
+        except OSError: return None   # missing, empty, or not an image (UnidentifiedImageError is an OSError)
+    metas = [(p, _meta(p)) for p in paths]
+    bad = [str(p) for p, m in metas if m is None]
+    if bad: warnings.warn(f"Left out {len(bad)} file(s) that cannot be opened as images: {', '.join(bad)}")
+    sizes = pd.DataFrame([m for _, m in metas if m is not None], columns=['width', 'height', 'mode'])
     return sizes.value_counts().rename('images').reset_index()

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from .data import rgb8
 from .models import embedded_backbones, torchvision_backbones
 from .learner import BinaryLoss, problem_type, _arch_args
 
@@ -241,9 +242,9 @@ def _opened(src, max_pixels:int) -> Image.Image:
     return img
 
 def open_image(src, max_pixels:int=40_000_000) -> Image.Image:
-    "RGB image from a path, bytes or PIL image, checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`, fully decoded"
+    "8-bit RGB image from a path, bytes or PIL image, checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`, fully decoded as in training (`rgb8`)"
     img = _opened(src, max_pixels)
-    try: return img.convert('RGB')   # decodes every pixel: a truncated or corrupt file fails here
+    try: return rgb8(img)   # decodes every pixel: a truncated or corrupt file fails here
     except Exception as e: raise BadImage(f'cannot be decoded: {e}', 422) from None
 
 # %% ../nbs/08_deploy.ipynb #11ecf1f6
@@ -270,7 +271,8 @@ def _named(items):
 def _onnx_session(fn:Path):
     try: import onnxruntime as ort
     except ImportError: raise ImportError("runtime='onnx' needs onnxruntime: pip install 'fastai_tl[onnx]'") from None
-    if not fn.is_file(): raise FileNotFoundError(f"{fn} does not exist: write it with export_onnx('{fn.parent}')")
+    if not fn.is_file(): raise FileNotFoundError(f"{fn} does not exist: write it with export_onnx({str(fn.parent)!r}) in Python, or from a shell with "
+                                                 f"python -c \"from fastai_tl.deploy import export_onnx; export_onnx({str(fn.parent)!r})\"")
     return ort.InferenceSession(str(fn), providers=['CPUExecutionProvider'])
 
 # %% ../nbs/08_deploy.ipynb #18436bae

@@ -147,13 +147,25 @@ def _layer(model, layer):
     except AttributeError: raise KeyError(f"No layer {layer!r}: name a stage ({', '.join(stages) or 'none known for this backbone'}) or a module path in learn.model, e.g. '0.model'") from None
 
 # %% ../nbs/06_interpret.ipynb #6cab5f85
+def _class_idx(learn, c) -> int:
+    "The vocabulary index of class `c`, given as a name or an index"
+    if not isinstance(c, str): return int(c)
+    if c not in learn.dls.vocab.o2i: raise ValueError(f"No class {c!r}: the classes are {', '.join(map(str, learn.dls.vocab))}")
+    return learn.dls.vocab.o2i[c]
+
+def _class_idxs(learn, classes, n:int) -> list:
+    "`classes` (names or indices, one per image or one for all) as `n` vocabulary indices"
+    idxs = [_class_idx(learn, c) for c in ([classes] if isinstance(classes, (str, int)) else classes)]
+    if len(idxs) not in (1, n): raise ValueError(f"{len(idxs)} classes for {n} images: give one class per image, or one for all")
+    return idxs * (n // len(idxs))
+
 @patch
 def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np.ndarray:
-    "Heat maps (n, h, w) in [0, 1] by CAM `method` for the normalised batch `xb`, explaining `classes` (default: the predicted ones) at `layer` (default: see `_default_layer`)"
+    "Heat maps (n, h, w) in [0, 1] by CAM `method` for the normalised batch `xb`, explaining `classes` (names or indices, one per image or one for all; default: the predicted ones) at `layer` (default: see `_default_layer`)"
     self.model.to(xb.device)   # a learner that has not been fit yet still has its model on the CPU
     if classes is None:
         with torch.no_grad(): classes = self.loss_func.decodes(self.loss_func.activation(self.model.eval()(xb)))
-    lf = self.loss_func
+    classes, lf = _class_idxs(self, classes, len(xb)), self.loss_func
     targets = [BinaryClassifierOutputTarget(int(c == lf.pos)) if isinstance(lf, BinaryLoss) else ClassifierOutputTarget(int(c)) for c in classes]
     with method(model=self.model, target_layers=[_layer(self.model, layer)]) as m:
         x = xb.as_subclass(Tensor).detach().clone().requires_grad_()   # a plain tensor that needs gradients, even when the body is frozen
@@ -162,11 +174,11 @@ def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np
 # %% ../nbs/06_interpret.ipynb #3304bb59
 @patch
 def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titles=None, ncols:int=4, alpha:float=0.5, figsize=None, axs=None):
-    "Heat maps of `method` over images `items` (DataFrame rows, or whatever `dls.test_dl` takes), explaining `classes` (one per image or one for all; default: the predicted ones)"
+    "Heat maps of `method` over images `items` (DataFrame rows, or whatever `dls.test_dl` takes), explaining `classes` (names or indices, one per image or one for all; default: the predicted ones)"
     dl = self.dls.test_dl(items, bs=len(items), num_workers=0)
     xb = dl.one_batch()[0]
     with torch.no_grad(): probs = self.loss_func.activation(self.model.to(xb.device).eval()(xb))
-    classes = self.loss_func.decodes(probs).tolist() if classes is None else list(classes) * (len(xb) // len(classes))
+    classes = self.loss_func.decodes(probs).tolist() if classes is None else _class_idxs(self, classes, len(xb))
     maps = self.cam(xb, classes, layer, method)
     titles = titles or [f'{self.dls.vocab[c]} ({float(probs[i, c]):.2f})' for i, c in enumerate(classes)]
     name = method.__name__ + (f' at {layer}' if isinstance(layer, str) else '')

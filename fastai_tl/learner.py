@@ -56,13 +56,15 @@ def problem_type(dls) -> str:
 
 # %% ../nbs/05_learner.ipynb #8914dd2b
 def _arch_args(arch, weights, pretrained):
-    "The architecture `vision_learner` takes for backbone `arch`, and extra arguments for timm"
+    "The architecture `vision_learner` takes for backbone `arch`, and extra arguments for it"
     if arch in embedded_backbones:
         w = weights or (embedded_weights(arch) if pretrained else None)
         return embedded_backbones[arch]['timm'], (dict(pretrained_cfg_overlay=dict(file=str(w))) if w else {})
     if arch in torchvision_backbones:
-        if pretrained and not weights: load_backbone(arch)   # fills the torch hub cache, or fails fast offline
-        return getattr(torchvision.models, arch), {}
+        fn = getattr(torchvision.models, arch)
+        if weights: return partial(load_backbone, arch, weights=weights), dict(splitter=model_meta[fn]['split'])   # fastai cuts it at its pooling layer, as for `fn`
+        if pretrained: load_backbone(arch)   # fills the torch hub cache, or fails fast offline
+        return fn, {}
     if weights: return arch, dict(pretrained_cfg_overlay=dict(file=str(weights)))
     if pretrained: load_backbone(arch)
     return arch, {}
@@ -72,6 +74,13 @@ def _speed_cbs(device) -> list:
     "Channels-last memory format, faster on CPUs and GPUs alike, and mixed precision on a CUDA GPU"
     return [ChannelsLast()] + ([MixedPrecision()] if torch.device(device or 'cpu').type == 'cuda' else [])
 
+def _target_range(dls, margin:float=0.05) -> tuple:
+    "The smallest and largest training target of `dls`, each moved out by `margin` of the span: the default `y_range` of a regression"
+    ys = dls.train_ds.tls[1] if hasattr(dls.train_ds, 'tls') else [o[-1] for o in dls.train_ds]
+    ys = torch.cat([torch.as_tensor(y, dtype=torch.float).flatten() for y in ys])
+    lo, hi = ys.min().item(), ys.max().item()
+    return lo - margin * (hi - lo), hi + margin * (hi - lo)
+
 def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float=0.5, weights=None, pretrained:bool=True,
                 metrics=None, loss_func=None, y_range=None, **kwargs) -> Learner:
     "A fastai `vision_learner` on backbone `arch` (embedded, torchvision or timm) with the head, loss and metrics of the problem in `dls`"
@@ -80,13 +89,15 @@ def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float
     if problem == 'binary':
         if pos_class is not None and pos_class not in dls.vocab: raise ValueError(f"pos_class={pos_class!r} is not a class; the classes are: {', '.join(map(str, dls.vocab))}")
         pos = 1 if pos_class is None else dls.vocab.o2i[pos_class]
-        n_out, loss_func, metrics = 1, ifnone(loss_func, BinaryLoss(pos, thresh)), ifnone(metrics, binary_metrics(pos, thresh))
+        if loss_func is None or isinstance(loss_func, BinaryLoss):
+            n_out, loss_func, metrics = 1, ifnone(loss_func, BinaryLoss(pos, thresh)), ifnone(metrics, binary_metrics(pos, thresh))
+        else: metrics = ifnone(metrics, [accuracy, Precision(pos_label=pos), Recall(pos_label=pos), F1Score(pos_label=pos)])   # fastai's losses need two outputs
     elif problem == 'multiclass': metrics = ifnone(metrics, [accuracy, F1Score(average='macro')])
     elif problem == 'multilabel': metrics = ifnone(metrics, [partial(accuracy_multi, thresh=thresh)])
-    else: n_out, loss_func, metrics, y_range = 1, ifnone(loss_func, MSELossFlat()), ifnone(metrics, [mae]), ifnone(y_range, (0, 1))
+    else: n_out, loss_func, metrics, y_range = 1, ifnone(loss_func, MSELossFlat()), ifnone(metrics, [mae]), ifnone(y_range, _target_range(dls))
     arch_, extra = _arch_args(arch, weights, pretrained)
     learn = vision_learner(dls, arch_, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained, y_range=y_range,
-                           cbs=_speed_cbs(dls.device) + list(kwargs.pop('cbs', [])), **extra, **kwargs)
+                           cbs=_speed_cbs(dls.device) + list(kwargs.pop('cbs', [])), **{**extra, **kwargs})
     learn.problem, learn.backbone = problem, arch
     return learn
 
@@ -145,11 +156,13 @@ def _run(module, dls, bar:bool=True):
         for dl in dls:
             for xb, yb in (progress_bar(dl, leave=False) if bar else dl):
                 xs.append(module.to(xb.device)(xb).half().cpu()); ys.append(yb.cpu())   # before any fit, the model is still on the CPU
+    if not xs: return torch.empty(0), torch.empty(0, dtype=torch.long)   # an empty dataset, such as a missing validation set
     return torch.cat(xs), torch.cat(ys)
 
 @patch
 def training_views(self:Learner, n_views:int=1) -> list:
     "DataLoaders over the training set in a fixed order: the plain images, then `n_views`-1 augmented passes"
+    if not (isinstance(n_views, int) and n_views >= 1): raise ValueError(f"n_views={n_views!r}: the number of views of each training image counts the plain one, so it must be 1 or more")
     plain = self.dls.test_dl(self.dls.train_ds.items, with_labels=True, bs=self.dls.bs)
     return [plain] + [self.dls.train.new(shuffle=False, drop_last=False) for _ in range(n_views - 1)]
 
@@ -167,6 +180,10 @@ class _Pooled(nn.Module):
 @patch
 def features(self:Learner, ds_idx:int=1, n_views:int=1, stages:list=None):
     "Frozen-body features and targets of dataset `ds_idx` (0: training set, `n_views` views): the head's input, or the pooled `stages`"
+    n = len(self.dls.loaders)
+    if ds_idx >= n:
+        add = " Add a test set with split_df(..., test_pct=0.2) before image_dls, or with learn.dls.loaders.append(learn.dls.test_dl(items, with_labels=True))" if n == 2 else ''
+        raise IndexError(f"ds_idx={ds_idx}, but the DataLoaders hold only {n} datasets (0: training, 1: validation{', 2 on: test' if n > 2 else ', no test set'}).{add}")
     dls = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]]
     bar = hasattr(self, 'progress')   # no bar inside `with learn.no_bar()`
     if stages is None: return _run(nn.Sequential(self.model[0], *self.model[1][:2]), dls, bar)

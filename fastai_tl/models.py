@@ -128,5 +128,6 @@ def imagenet_top(model:nn.Module, img, size:int=224, stats=([0.5]*3, [0.5]*3), k
     x = torchvision.transforms.functional.to_tensor(img.convert('RGB').resize((size, size)))
     x = torchvision.transforms.functional.normalize(x, *stats)[None]
     with torch.no_grad(): p = model.eval()(x).softmax(-1)[0]
+    if len(p) != 1000: raise ValueError(f"The model gives {len(p)} outputs, not one per ImageNet class (1,000): pass a backbone with its ImageNet classifier, loaded without num_classes=0")
     info = ImageNetInfo()
     return [(info.index_to_description(int(i)), round(float(v), 3)) for v, i in zip(*p.topk(k))]

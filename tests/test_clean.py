@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 from cleanvision import Imagelab
-from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.data import make_shapes, image_dls, elpv_df
 from fastai_tl.learner import cnn_learner
 from fastai_tl.clean import (clean_report, clean_command, screen_files, run_imagelab, near_duplicate_sets, plant_problems, quarantine,
                              relabel, undo, read_manifest, tree_md5, image_cleaner, apply_cleaner)
@@ -278,3 +278,46 @@ def test_apply_cleaner_moves_what_was_picked_in_the_widget_and_undo_restores_the
     assert [a['action'] for a in read_manifest(out/'manifest.json')['actions']] == ['quarantine', 'relabel']
     undo(out/'manifest.json')
     assert tree_md5(data) == before and not (out/'quarantine').exists()
+
+def _cli(argv, capsys) -> str:
+    "What `fastai-tl clean ARGV` prints, run in this process"
+    from fastai_tl.cli import main
+    main(['clean', *map(str, argv)])
+    return capsys.readouterr().out
+
+@pytest.mark.parametrize('copies', [1, 2], ids=['one image', 'two copies of one'])
+def test_a_class_too_small_to_check_skips_its_label_check_and_keeps_the_other_findings(tmp_path, capsys, copies):
+    data = _shapes(tmp_path/'data', n=6)
+    (data/'circle'/'empty.png').write_bytes(b'')
+    (data/'star').mkdir()
+    buf = io.BytesIO(); Image.new('RGB', (32, 32), 'yellow').save(buf, 'PNG')
+    for i in range(copies): (data/'star'/f'star{i}.png').write_bytes(buf.getvalue())
+    text = _cli([data, '--out', tmp_path/'out', '--size', 32], capsys)
+    assert "Label check skipped for class 'star'" in text and 'Add images to it or fix its label' in text
+    rep = pd.read_csv(tmp_path/'out'/'report.csv')
+    assert str(data/'circle'/'empty.png') in set(rep.path[rep.kind == 'zero-byte'])
+    assert "Label check skipped for class &#x27;star&#x27;" in (tmp_path/'out'/'report.html').read_text()
+    assert 'cross-validation + cleanlab' in clean_report(data, size=32).attrs['seconds']   # circle and square are still checked
+
+def test_one_class_says_the_label_check_was_skipped_and_offers_nothing_to_apply(tmp_path, capsys):
+    data = tmp_path/'data'
+    make_shapes(data, n_per_class=6, size=32, shapes=('circle',))
+    (data/'labels.csv').unlink()
+    text = _cli([data, '--out', tmp_path/'out', '--size', 32], capsys)
+    assert 'no findings' in text and "only one class ('circle')" in text
+    assert 'Series' not in text and '--apply' not in text
+
+def test_the_command_a_dry_run_prints_for_a_report_alone_works(tmp_path, capsys):
+    data = _shapes(tmp_path/'data', n=6)
+    (data/'circle'/'empty.png').write_bytes(b'')
+    out = tmp_path/'out'
+    clean_command(data, out=out, size=32)
+    text = _cli(['--out', out, '--report', out/'report.csv'], capsys)   # no DATA: the report names the files
+    command = text.strip().splitlines()[-1]
+    assert command.startswith('fastai-tl clean ') and command.endswith(f'--report {out/"report.csv"} --apply')
+    _cli([*command.split()[2:], '--out', out], capsys)   # as printed, after `fastai-tl clean`
+    assert not (data/'circle'/'empty.png').exists()   # quarantined
+    elpv = tmp_path/'elpv.csv'
+    pd.DataFrame({'path': [elpv_df().path[0]], 'kind': ['dark'], 'action': ['quarantine'], 'suggested': [None]}).to_csv(elpv, index=False)
+    assert 'read-only' in clean_command(report=elpv, out=out)
+    with pytest.raises(ValueError, match='read-only'): clean_command(report=elpv, out=out, apply=True)

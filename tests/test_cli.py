@@ -15,6 +15,9 @@ def test_data_names_unreadable_files_and_leaves_them(tmp_path):
     assert '11 image files, 2 classes' in r.stdout and '█' not in r.stdout   # piped: the report only, no progress bar
     assert '1 file(s) cannot be read' in r.stdout and str(bad) in r.stdout
     assert bad.exists()
+    r = fastai_tl('data', tmp_path/'labels.csv')   # a CSV too, as train and clean take it
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f'{tmp_path}/labels.csv: 10 image files, 2 classes') and 'Every file opens' in r.stdout, r.stdout
 
 def test_data_counts_an_unlabelled_test_folder(tmp_path):
     make_shapes(tmp_path/'train', n_per_class=4, shapes=('circle', 'square'))
@@ -60,6 +63,7 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     assert r.returncode == 0, r.stderr
     assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'model.json', 'model.safetensors', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
     assert 'accuracy' in r.stdout and 'Written to' in r.stdout
+    assert r.stdout.startswith('epoch') and '█' not in r.stdout and '\r' not in r.stdout, r.stdout[:100]   # piped: no progress bar
     r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', tmp_path/'data'/'square'/'square_000.png', '--json')
     assert r.returncode == 0, r.stderr
     preds = json.loads(r.stdout)
@@ -86,10 +90,15 @@ def test_predict_refuses_a_pickle_and_reports_bad_files(tmp_path):
 def test_train_bad_input_ends_with_a_message(tmp_path):
     csv = tmp_path/'labels.csv'
     csv.write_text('file,label\na.png,cat\n')
+    make_shapes(tmp_path/'small', n_per_class=4, size=32)   # 9 training images, fewer than one batch of 32
+    make_shapes(tmp_path/'single', n_per_class=1, size=32)
     for args, expected in [(('train', tmp_path/'missing'), 'is not a folder'),
                            (('train', csv), "has no 'path' column"),
                            (('train', '--strategy', 'fast'), 'invalid choice'),
-                           (('train', '--label', 'species'), 'ELPV has two tasks')]:
+                           (('train', '--label', 'species'), 'ELPV has two tasks'),
+                           (('train', tmp_path/'small', '--size', 32, '--epochs', 1, '--strategy', 'head', '--out', tmp_path/'out'),
+                            'The training set has 9 images, fewer than the batch size 32'),
+                           (('train', tmp_path/'single', '--size', 32, '--bs', 2, '--out', tmp_path/'out'), 'has 1 image(s)')]:   # not scikit-learn's message
         r = fastai_tl(*args)
         assert r.returncode != 0
         assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
@@ -104,6 +113,7 @@ def test_clean_is_a_dry_run_until_apply_and_undo_restores_the_tree(tmp_path):
     r = fastai_tl('clean', data, '--out', tmp_path/'out', '--size', 64, '--folds', 3)
     assert r.returncode == 0, r.stderr
     assert 'Dry run: nothing was changed' in r.stdout and 'empty.png' in r.stdout
+    assert '█' not in r.stdout and '\r' not in r.stdout, r.stdout[:100]   # piped: no progress bar
     assert tree_md5(data) == before and {'report.csv', 'report.html'} <= {p.name for p in (tmp_path/'out').iterdir()}
     r = fastai_tl('clean', data, '--out', tmp_path/'out', '--report', tmp_path/'out'/'report.csv', '--apply')
     assert r.returncode == 0, r.stderr
