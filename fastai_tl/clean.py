@@ -586,5 +586,6 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
     if apply: lines.append(f'Every move is in {out/"manifest.json"}. To put everything back: fastai-tl clean --undo {out/"manifest.json"} --apply')
     elif elpv: lines.append('Dry run: nothing was changed. The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy')
     else: lines += ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:',
-                    ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), '--report', str(report or out/'report.csv'), '--apply'])]
+                    ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), *(['--label', label] if label != 'label' else []),
+                              '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])]   # --out: the manifest and quarantine go beside the report
     return '\n'.join(lines)

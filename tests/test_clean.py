@@ -314,9 +314,9 @@ def test_the_command_a_dry_run_prints_for_a_report_alone_works(tmp_path, capsys)
     clean_command(data, out=out, size=32)
     text = _cli(['--out', out, '--report', out/'report.csv'], capsys)   # no DATA: the report names the files
     command = text.strip().splitlines()[-1]
-    assert command.startswith('fastai-tl clean ') and command.endswith(f'--report {out/"report.csv"} --apply')
-    _cli([*command.split()[2:], '--out', out], capsys)   # as printed, after `fastai-tl clean`
-    assert not (data/'circle'/'empty.png').exists()   # quarantined
+    assert command.startswith('fastai-tl clean ') and command.endswith(f'--out {out} --report {out/"report.csv"} --apply')
+    _cli(command.split()[2:], capsys)   # exactly as printed, after `fastai-tl clean`
+    assert not (data/'circle'/'empty.png').exists() and (out/'manifest.json').is_file()   # quarantined, and recorded beside the report
     elpv = tmp_path/'elpv.csv'
     pd.DataFrame({'path': [elpv_df().path[0]], 'kind': ['dark'], 'action': ['quarantine'], 'suggested': [None]}).to_csv(elpv, index=False)
     assert 'read-only' in clean_command(report=elpv, out=out)
