@@ -4,7 +4,7 @@ over several split seeds, mean ± SD.
 Runs `fastai-tl train` once per seed, as a user would, and reads what it writes: accuracy overall and per cell type (mono/poly),
 accuracy on the cells the experts rated 0, 1/3, 2/3 and 1, precision, recall and F1 of the defective class (binary task) or macro-F1
 (4-class task), the always-majority baseline of the same split, and wall time. Writes bench/results/elpv_<task>_<recipe>.json; with --keep, each seed's predictions too (for bench/ensemble.py).
-Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [--keep DIR] [any other `fastai-tl train` option]"""
+Usage: python bench/elpv.py [--task binary|grade] [--recipe cpu|cpu-fast|cpu-lite2|gpu|gpu-finetune] [--seeds 1 2 3] [--out FILE] [--keep DIR] [any other `fastai-tl train` option, with --out]"""
 import argparse, json, os, platform, shutil, subprocess, tempfile, time
 from pathlib import Path
 import pandas as pd
@@ -47,13 +47,17 @@ def run_seed(seed, task, extra, keep=None) -> dict:
     return row
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].replace('\n', ' '),
+                                epilog='Any other option is passed on to `fastai-tl train`; with one, name a results file with --out.')
     p.add_argument('--task', choices=('binary', 'grade'), default='binary', help='binary: defective at p >= 0.5; grade: round(3p), 4 classes')
     p.add_argument('--recipe', choices=tuple(RECIPES), default='cpu')
     p.add_argument('--seeds', type=int, nargs='+', default=[1, 2, 3])
-    p.add_argument('--out', help='results file (default: bench/results/elpv_<task>_<recipe>.json)')
+    p.add_argument('--out', help='results file (default: bench/results/elpv_<task>_<recipe>.json; needed with any other option)')
     p.add_argument('--keep', help="folder for each seed's predictions, seed<N>.csv")
     args, extra = p.parse_known_args()
+    if extra and not args.out:   # the default file holds the recipe as it is: the README reports it
+        p.error(f"the options {' '.join(extra)} change recipe {args.recipe}, whose results are bench/results/elpv_{args.task}_{args.recipe}.json: "
+                f"name a results file of their own with --out, e.g. --out bench/results/elpv_{args.task}_lite0-384.json")
     out = Path(args.out or ROOT/'bench'/'results'/f'elpv_{args.task}_{args.recipe}.json')
     out.parent.mkdir(exist_ok=True)
     note = json.loads(out.read_text()).get('note') if out.exists() else None   # written by hand: a rerun keeps it

@@ -14,15 +14,18 @@ def _load(name):
     f = RESULTS/f'{name}.json'
     return json.loads(f.read_text()) if f.exists() else None
 
-def _pm(res, key, pct=True):
-    "'mean ± sd' of `key` in a result with 'mean' and 'sd' dicts"
-    m, s = res['mean'][key], res['sd'].get(key) or 0
-    return f'{100*m:.1f} ± {100*s:.1f}%' if pct else f'{m:.0f} ± {s:.0f}'
+def _sd(sd, n) -> str:
+    "' ± sd', or nothing when there are fewer than two runs (`n`): one run has no spread"
+    return f' ± {sd:.1f}' if n > 1 else ''
+
+def _pm(res, key):
+    "'mean ± sd' of `key` as a percentage, in a result with 'mean' and 'sd' dicts and its 'runs'"
+    return f"{100*res['mean'][key]:.1f}{_sd(100*(res['sd'].get(key) or 0), len(res['runs']))}%"
 
 def _span(res) -> str:
     "The fastest and slowest run's wall time, in minutes"
     secs = [r['seconds'] for r in res['runs']]
-    return f'{min(secs)/60:.1f} to {max(secs)/60:.1f} min'
+    return f'{min(secs)/60:.1f} to {max(secs)/60:.1f} min' if len(secs) > 1 else f'{secs[0]/60:.1f} min'
 
 VARIANTS = {'cpu-fast': 'CPU, fast: Lite0 at 224 px, lr 3e-3', 'cpu-lite2': 'CPU: Lite2 at 260 px, lr 3e-3',
             'gpu': 'GPU: Lite2 at 300 px, 12 epochs, lr 3e-3', 'gpu-finetune': 'GPU: fastai `fine_tune` of the whole network, Lite0 at 300 px'}
@@ -77,9 +80,9 @@ def speed_table() -> list:
              f"Reproduce: `python bench/speed_levers.py{frac}`.", '',
              '| phase | fastai | accuracy | time | fastai_tl | accuracy | time | speed-up |', '|---|---|---|---|---|---|---|---|']
     for name, d in df.groupby('compare', sort=False):
-        lines.append(f"| {name} ({d.epochs.iloc[0]} epochs) | {d.fastai.iloc[0]} | {100*d.fastai_acc.mean():.1f} ± {100*d.fastai_acc.std():.1f}% | "
-                     f"{d.fastai_s.mean():.0f} s | {d.kit.iloc[0]} | {100*d.kit_acc.mean():.1f} ± {100*d.kit_acc.std():.1f}% | {d.kit_s.mean():.0f} s | "
-                     f"**{d.ratio.mean():.1f}× ± {d.ratio.std():.1f}** |")
+        lines.append(f"| {name} ({d.epochs.iloc[0]} epochs) | {d.fastai.iloc[0]} | {100*d.fastai_acc.mean():.1f}{_sd(100*d.fastai_acc.std(), len(d))}% | "
+                     f"{d.fastai_s.mean():.0f} s | {d.kit.iloc[0]} | {100*d.kit_acc.mean():.1f}{_sd(100*d.kit_acc.std(), len(d))}% | {d.kit_s.mean():.0f} s | "
+                     f"**{d.ratio.mean():.1f}×{_sd(d.ratio.std(), len(d))}** |")
     return lines + ['']
 
 def backbone_table() -> list:

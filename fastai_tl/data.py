@@ -67,6 +67,7 @@ _split_names = {'train': 'train', 'valid': 'valid', 'val': 'valid', 'validation'
 def folder_df(path) -> pd.DataFrame:
     "Images under `path` as `path` and `label` (the parent folder's name, missing for files directly in a split folder), with a `split` column when `path` holds train/valid/test folders"
     path = Path(path)
+    if path.is_file(): raise ValueError(f"{path} is a file, not a folder: pass a folder with one sub-folder per class, or a CSV (.csv) with a path column")
     if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder. Pass a folder with one sub-folder per class, e.g. {path}/cat/001.jpg")
     files = get_image_files(path)
     if not files: raise ValueError(f"No images found under {path}. Put one sub-folder per class, e.g. {path}/cat/001.jpg")
