@@ -119,6 +119,10 @@ def _held_out(df, frac, stratify, group, seed):
         if groups.nunique() < n_splits:
             raise ValueError(f"Column {group!r} has {groups.nunique()} groups, too few to hold out {frac:.0%} in a grouped, stratified split (that needs {n_splits}): "
                              f"raise valid_pct (or test_pct) to {1/groups.nunique():.2f} or more, split by group alone, or add groups")
+        biggest = strat.value_counts().max()
+        if biggest < n_splits:
+            raise ValueError(f"Every class of {'|'.join(stratify)} has fewer than {n_splits} images, too few to hold out {frac:.0%} by groups and classes at once: "
+                             f"raise valid_pct (or test_pct) to {1/biggest:.2f} or more, split by group alone, or add images")
         cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         return next(cv.split(idx, strat, groups))[1]
     if groups is not None: return next(GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed).split(idx, groups=groups))[1]
