@@ -6,7 +6,7 @@ Usage: python bench/backbones.py [--seed 1] [--size PX] [--epochs 8] [--cut bloc
 import argparse, json, os, warnings
 from pathlib import Path
 from fastai_tl.data import elpv_df, split_df
-from fastai_tl.learner import compare_backbones
+from fastai_tl.strategy import compare_backbones
 from fastai_tl.models import embedded_backbones
 
 ROOT = Path(__file__).parents[1]

@@ -11,6 +11,7 @@ RUN = ("import sys; from nbdev.test import test_nb; from nbdev.config import get
        "sys.exit(0 if test_nb(sys.argv[1], skip_flags=get_config(Path(sys.argv[1]).parent).tst_flags.split(), save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)")
 
 BAR = re.compile(r'^\s*█?\s*(\|[█-]*\|\s*[\d.]+% \[.*)?$')
+LEAD = re.compile(r'^█+(?=[^\s█|])')   # what is left of a bar printed before a line of text, e.g. '█epoch  train_loss'
 
 def drop_console_bars(nb):
     "Remove the text progress bars that a run outside Jupyter leaves in stream outputs (Jupyter shows them as passing widgets)"
@@ -19,8 +20,10 @@ def drop_console_bars(nb):
         outs = []
         for o in c.get('outputs', []):
             if o['output_type'] == 'stream':
-                lines = [l.split('\r')[-1] for l in ''.join(o['text']).split('\n')]
-                text = '\n'.join(l for l in lines if not BAR.match(l))
+                raw = [l.rstrip('\r') for l in ''.join(o['text']).split('\n')]   # `!` commands run in a terminal: '\r\n'
+                lines = ['' if not l.strip() else LEAD.sub('', l.split('\r')[-1]) for l in raw]
+                text = '\n'.join(l for r, l in zip(raw, lines) if not r.strip() or not BAR.match(l))   # blank lines printed as such stay
+                text = re.sub(r'\n{3,}', '\n\n', text).strip('\n')
                 if not text.strip(): continue
                 o['text'] = (text + '\n').splitlines(keepends=True)
             outs.append(o)

@@ -10,7 +10,8 @@ import pandas as pd, torch
 warnings.filterwarnings('ignore')
 from fastai_tl.data import elpv_df, split_df, image_dls
 from fastai_tl.learner import cnn_learner
-from fastai_tl.deploy import Predictor, export_onnx
+from fastai_tl.export import export_onnx
+from fastai_tl.predict import Predictor
 from elpv import machine
 
 def elpv_model(size:int, folder) -> tuple:

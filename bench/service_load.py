@@ -8,12 +8,12 @@ import argparse, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 import httpx, pandas as pd
 from predict_speed import elpv_model
-from fastai_tl.deploy import free_port, load_test
+from fastai_tl.serve import free_port, load_test
 
 def start_service(path, runtime:str):
     "A `serve` process for export folder `path` and its URL, once /health answers"
     port = free_port()
-    proc = subprocess.Popen([sys.executable, '-c', f"from fastai_tl.deploy import serve; serve({str(path)!r}, '127.0.0.1', {port}, runtime={runtime!r})"])
+    proc = subprocess.Popen([sys.executable, '-c', f"from fastai_tl.serve import serve; serve({str(path)!r}, '127.0.0.1', {port}, runtime={runtime!r})"])
     url, end = f'http://127.0.0.1:{port}', time.time() + 120
     while time.time() < end and proc.poll() is None:
         try:

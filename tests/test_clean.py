@@ -5,10 +5,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 from cleanvision import Imagelab
-from fastai_tl.data import make_shapes, image_dls, elpv_df
+from fastai_tl.shapes import make_shapes
+from fastai_tl.data import image_dls, elpv_df
 from fastai_tl.learner import cnn_learner
-from fastai_tl.clean import (clean_report, clean_command, screen_files, run_imagelab, near_duplicate_sets, plant_problems, quarantine,
-                             relabel, undo, read_manifest, tree_md5, image_cleaner, apply_cleaner)
+from fastai_tl.clean import clean_report, screen_files, run_imagelab, near_duplicate_sets, plant_problems
+from fastai_tl.fix import quarantine, relabel, undo, read_manifest, tree_md5, image_cleaner, apply_cleaner
+from fastai_tl.cli import clean_command
 
 def _broken_folder(path):
     "A class folder holding only files that do not open: empty, text, and a PNG cut short"

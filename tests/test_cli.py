@@ -1,7 +1,7 @@
 "The `fastai-tl` console command, run as a user runs it: a real process, its output and its exit status."
 import json, re, subprocess, sys
 import pytest
-from fastai_tl.data import make_shapes
+from fastai_tl.shapes import make_shapes
 
 def fastai_tl(*args, timeout=300):
     return subprocess.run(['fastai-tl', *map(str, args)], capture_output=True, text=True, timeout=timeout)
@@ -23,7 +23,7 @@ def test_data_counts_an_unlabelled_test_folder(tmp_path):
     make_shapes(tmp_path/'train', n_per_class=4, shapes=('circle', 'square'))
     (tmp_path/'test').mkdir()
     for f in sorted((tmp_path/'train'/'circle').iterdir())[:3]: (tmp_path/'test'/f.name).write_bytes(f.read_bytes())   # the Kaggle layout
-    from fastai_tl.cli import describe_data
+    from fastai_tl.tasks import describe_data
     text = describe_data(tmp_path)
     assert '11 image files' in text and '(no label)' in text, text
     row = next(l for l in text.splitlines() if l.startswith('total')).split()
@@ -57,10 +57,19 @@ def test_the_command_line_is_parsed_before_fastai_is_imported():
     r = fastai_tl('train', '--help')
     assert all(name in r.stdout for name in embedded_backbones), r.stdout   # the help names every embedded backbone
 
+def test_training_does_not_import_the_web_service():
+    "`train` saves the model with fastai_tl.export: FastAPI and uvicorn are for `serve` only"
+    code = "import sys, fastai_tl.tasks; print(sorted({'fastapi', 'uvicorn'} & set(sys.modules)))"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip() == '[]', (r.stdout, r.stderr)
+
 def test_train_writes_model_metrics_and_plots(tmp_path):
     make_shapes(tmp_path/'data', n_per_class=8, size=48)
+    (tmp_path/'data'/'triangle'/'broken.png').write_bytes(b'\x89PNG not really')
     r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--out', tmp_path/'out')
     assert r.returncode == 0, r.stderr
+    assert f"fastai-tl train: warning: Skipped 1 file(s) that cannot be read as images (left in place): {tmp_path/'data'/'triangle'/'broken.png'}" in r.stderr
+    assert 'warnings.warn' not in r.stderr, r.stderr   # one line per warning, without Python's source line
     assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'model.json', 'model.safetensors', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
     assert 'accuracy' in r.stdout and 'Written to' in r.stdout
     assert r.stdout.startswith('epoch') and '█' not in r.stdout and '\r' not in r.stdout, r.stdout[:100]   # piped: no progress bar
@@ -104,7 +113,7 @@ def test_train_bad_input_ends_with_a_message(tmp_path):
         assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_clean_is_a_dry_run_until_apply_and_undo_restores_the_tree(tmp_path):
-    from fastai_tl.clean import tree_md5
+    from fastai_tl.fix import tree_md5
     data = tmp_path/'data'
     make_shapes(data, n_per_class=12, size=48, shapes=('circle', 'square'))
     (data/'labels.csv').unlink()
@@ -155,7 +164,7 @@ def exported(tmp_path_factory):
     "Generated shapes, and an untrained model of them exported without pickle"
     from fastai_tl.data import image_dls
     from fastai_tl.learner import cnn_learner
-    import fastai_tl.deploy   # patches export_safe onto Learner, whichever tests run first
+    import fastai_tl.export   # patches export_safe onto Learner, whichever tests run first
     shapes = tmp_path_factory.mktemp('shapes')
     make_shapes(shapes, n_per_class=4, size=48)
     return cnn_learner(image_dls(shapes, size=48, bs=4)).export_safe(tmp_path_factory.mktemp('export')/'model'), shapes
@@ -165,6 +174,23 @@ def _copy(model, folder, **changes):
     (folder/'model.safetensors').write_bytes((model/'model.safetensors').read_bytes())
     (folder/'model.json').write_text(json.dumps({**json.loads((model/'model.json').read_text()), **changes}))
     return folder
+
+def test_predict_command_prints_a_table_or_json(exported, tmp_path):
+    "One predict path: the text `fastai-tl predict` prints, from Predictor's records"
+    from fastai_tl.cli import predict_command
+    model, shapes = exported
+    (tmp_path/'text.png').write_text('not an image')
+    out, failed = predict_command(model, [shapes/'circle', tmp_path/'text.png'])
+    lines = out.splitlines()
+    assert lines[0].split() == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and len(lines) == 1 + 4 + 1
+    assert 'circle_003.png' in out and 'is not a JPEG' in lines[-1] and failed == '1 of 5 files could not be predicted (their rows say why)'
+    out, failed = predict_command(model, [shapes/'square'/'square_000.png'], as_json=True, tta=True)
+    records = json.loads(out)
+    assert failed is None and records[0]['file'].endswith('square_000.png') and set(records[0]['probabilities']) == {'circle', 'square', 'triangle'}
+    out, failed = predict_command(model, [tmp_path/'nothing_here'])
+    assert 'No such file' in out and failed   # a missing path is an error row, not a crash
+    (tmp_path/'none').mkdir()
+    with pytest.raises(ValueError, match='No images found in'): predict_command(model, [tmp_path/'none'])
 
 def test_a_damaged_model_ends_with_a_message_not_a_traceback(exported, tmp_path):
     model, shapes = exported
@@ -205,11 +231,11 @@ def test_a_missing_column_is_named_without_extra_quotes(tmp_path):
     assert exit_of(['train', tmp_path/'labels.csv', '--label', 'species']).startswith("fastai-tl train: error: No label column 'species'; the columns are: path, label")
 
 def test_elpv_trains_at_lesson_05s_rate_without_the_finder(tmp_path, monkeypatch):
-    "On both ELPV tasks the default learning rate is 3e-3, with no finder (other data runs the finder: lesson 10's tests)"
-    import fastai_tl.cli as cli
+    "On both ELPV tasks the default learning rate is 3e-3, with no finder (other data runs the finder: nbs/api/10_tasks.ipynb)"
+    import fastai_tl.tasks as tasks
     from fastai_tl.data import elpv_df, split_df
     small = split_df(elpv_df().groupby('grade').head(8), valid_pct=0.25, stratify=['grade'], seed=0)   # a few real cells of each grade: seconds, not minutes
-    monkeypatch.setattr(cli, '_elpv_split', lambda label, valid_pct, seed: small)
+    monkeypatch.setattr(tasks, '_elpv_split', lambda label, valid_pct, seed: small)
     for label in ('label', 'grade'):
-        m = cli.train(label=label, size=64, epochs=1, bs=8, strategy='head', out=tmp_path/label)
+        m = tasks.train(label=label, size=64, epochs=1, bs=8, strategy='head', out=tmp_path/label)
         assert m['lr'] == 3e-3 and not (tmp_path/label/'lr_find.png').exists(), label

@@ -1,4 +1,4 @@
-"Safe export and loading without pickle, the batch predictor against fastai's own predictions, ONNX, and `predict_command`."
+"Safe export and loading without pickle, the batch predictor against fastai's own predictions, and ONNX."
 import io, json, pickle, subprocess, sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from torch import nn
@@ -6,10 +6,12 @@ from PIL import Image, ImageOps
 from fastcore.test import test_close as assert_close
 from fastai.vision.all import (AdaptiveConcatPool2d, ColReader, CropPad, DataBlock, Flatten, ImageBlock, ImageDataLoaders, MultiCategoryBlock,
                                Normalize, RegressionBlock, Resize, imagenet_stats)
-from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.shapes import make_shapes
+from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
-from fastai_tl.deploy import *
-from fastai_tl.deploy import _read_meta
+from fastai_tl.export import *
+from fastai_tl.predict import *
+from fastai_tl.serve import create_app
 
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 
@@ -49,6 +51,26 @@ def test_export_writes_weights_and_a_description(learn, exported):
     assert meta['head'] == dict(n_out=3, pool=True, concat_pool=True, lin_ftrs=[512], ps=[0.25, 0.5], first_bn=True, bn_final=False, y_range=None)
     model, _ = load_safe(exported)
     for a, b in zip(model.state_dict().values(), learn.model.state_dict().values()): assert torch.equal(a, b)
+
+def _kit_imports(module:str, seen=None) -> set:
+    "The modules that fastai_tl's `module` imports, following the kit's own modules through"
+    import ast, importlib.util
+    seen = set() if seen is None else seen
+    tree = ast.parse(open(importlib.util.find_spec(module).origin).read())
+    for n in ast.walk(tree):
+        names = [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module] if isinstance(n, ast.ImportFrom) and n.module else []
+        for m in names:
+            m = f'fastai_tl.{m}' if isinstance(n, ast.ImportFrom) and n.level else m
+            if m not in seen:
+                seen.add(m)
+                if m.startswith('fastai_tl.'): _kit_imports(m, seen)
+    return seen
+
+def test_export_and_predict_do_not_import_fastapi():
+    "A training script saves a model, and a batch job predicts, without the web service's dependencies"
+    for module in ('fastai_tl.export', 'fastai_tl.predict'):
+        found = {m for m in _kit_imports(module) if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette') or m == 'fastai_tl.serve'}
+        assert not found, (module, found)
 
 def test_predictions_equal_fastai_get_preds(learn, exported, shapes):
     files = sorted((shapes/'odd').iterdir()) + list(learn.dls.valid.items.path)
@@ -209,18 +231,6 @@ def test_onnx_matches_pytorch_with_any_batch_size(exported, shapes):
     assert_close(_probs(on_onnx, ['circle', 'square', 'triangle']), _probs(on_torch, ['circle', 'square', 'triangle']), eps=1e-4)
     assert [r['prediction'] for r in on_onnx] == [r['prediction'] for r in on_torch]
 
-def test_predict_command_prints_a_table_or_json(exported, shapes, tmp_path):
-    (tmp_path/'text.png').write_text('not an image')
-    out = predict_command(exported, [shapes/'train'/'circle', tmp_path/'text.png'])
-    lines = out.splitlines()
-    assert lines[0].split() == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and len(lines) == 1 + 8 + 1
-    assert 'circle_007.png' in out and 'is not a JPEG' in lines[-1]
-    records = json.loads(predict_command(exported, [shapes/'train'/'square'/'square_000.png'], as_json=True, tta=True))
-    assert records[0]['file'].endswith('square_000.png') and set(records[0]['probabilities']) == {'circle', 'square', 'triangle'}
-    assert 'No such file' in predict_command(exported, [tmp_path/'nothing_here'])   # a missing path is an error row, not a crash
-    (tmp_path/'none').mkdir()
-    assert predict_command(exported, [tmp_path/'none']) == 'No images found.'
-
 def _bad_copy(exported, folder, **changes):
     "A copy of the export in `folder` with model.json changed by `changes` (`head` entries are merged into the head)"
     folder.mkdir()
@@ -282,7 +292,7 @@ def test_batch_size_and_names_are_checked(exported, shapes):
 def test_a_threshold_at_either_end_loads(exported, tmp_path, thresh):
     "A threshold picked from saturated sigmoid scores can be exactly 0 or 1: export_safe writes it, and loading must accept it"
     path = _bad_copy(exported, tmp_path/'m', **{**_binary, 'thresh': thresh})   # the description is checked before the weights are read
-    assert _read_meta(path)['thresh'] == thresh
+    assert read_meta(path)['thresh'] == thresh
 
 def test_image_tensors_are_checked_per_item(exported, shapes):
     pred = Predictor(exported)

@@ -1,14 +1,17 @@
 """The hand-written operations of lessons 02 and 03 against PyTorch, beyond what the lessons show:
-a wider random sweep, float64, gradients, and edge cases of softmax and cross-entropy."""
+a wider random sweep, float64, gradients, edge cases of softmax and cross-entropy, and the lessons' plotting helpers."""
 import random
 from functools import partial
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 import fastcore.test as fct
-from fastai_tl.foundations import gradient_descent, softmax, cross_entropy
-from fastai_tl.convolutions import conv_out_size, conv2d, avg_pool2d, max_pool2d, max_unpool2d
+from fastai_tl.foundations import gradient_descent, plot_losses, softmax, cross_entropy
+from fastai_tl.convolutions import conv_out_size, conv2d, avg_pool2d, max_pool2d, max_unpool2d, show_maps
 
 def _configs(n, seed):
     "Random (batch, channels, filters, h, w, k, stride, padding) with padding <= k//2, as PyTorch's pooling requires"
@@ -146,3 +149,38 @@ def test_gradient_descent_solves_multivariate_least_squares():
     assert losses[-1] < 0.02 < losses[0]
     fct.test_eq(start, torch.zeros(6))
     assert not params.requires_grad
+
+def test_gradient_descent_takes_exact_steps():
+    "Each step multiplies p by 1 - 2*lr on the loss p**2; the losses are those before each step"
+    p, losses = gradient_descent(lambda p: (p**2).sum(), torch.tensor([1.]), lr=0.25, steps=2)
+    fct.test_close(p, torch.tensor([0.25]))
+    fct.test_close(losses, [1., 0.25])
+
+def test_cross_entropy_gradient_and_no_overflow():
+    "The gradient of the mean cross-entropy is (softmax - one-hot) / n; a logit of 100 costs 100, not inf"
+    torch.manual_seed(2)
+    z, t = torch.randn(4, 3, requires_grad=True), torch.tensor([0, 2, 1, 1])
+    cross_entropy(z, t).backward()
+    fct.test_close(z.grad, (F.softmax(z, dim=-1) - F.one_hot(t, 3)).detach() / 4)
+    fct.test_close(cross_entropy(torch.tensor([[0., 100.]]), torch.tensor([0])), 100.)
+    logits = torch.tensor([[2., 1., 0.1], [1000., 1001., 999.]])
+    assert (logits.exp() / logits.exp().sum(-1, keepdim=True)).isnan().any() and not softmax(logits).isnan().any()   # why we subtract the max
+
+def test_plot_losses():
+    ax = plot_losses({'a': [3., 2., 1.], 'b': [4., 1.]}, 'test', xlabel='epoch', figsize=(3, 2))
+    fct.test_eq([l.get_label() for l in ax.lines], ['a', 'b'])
+    fct.test_eq((ax.get_title(), ax.get_xlabel(), ax.get_yscale()), ('test', 'epoch', 'log'))
+    fct.test_eq(tuple(ax.figure.get_size_inches()), (3., 2.))
+    plt.close('all')
+
+def test_show_maps():
+    "Titles, size and a blank last panel; one scale for all with shared_scale, else each map from its own 1st to 99th percentile"
+    fig = show_maps([torch.rand(5, 6)]*3, ['a', 'b', 'c'], 'test', ncols=2, figsize=(4, 4))
+    fct.test_eq([ax.get_title() for ax in fig.axes], ['a', 'b', 'c', ''])
+    fct.test_eq((fig._suptitle.get_text(), tuple(fig.get_size_inches())), ('test', (4., 4.)))
+    fig = show_maps([torch.zeros(4, 4), torch.ones(4, 4)], ['dark', 'bright'], 'test', ncols=2, shared_scale=True)
+    fct.test_eq([ax.images[0].get_clim() for ax in fig.axes], [(0., 1.), (0., 1.)])
+    m = torch.arange(100.).view(10, 10)
+    fig = show_maps([m, 2*m], ['m', '2m'], 't', ncols=2)
+    fct.test_close([ax.images[0].get_clim() for ax in fig.axes], [(0.99, 98.01), (1.98, 196.02)])
+    plt.close('all')

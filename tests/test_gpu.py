@@ -1,7 +1,8 @@
 "The paths that move a model between devices, on a CUDA GPU; skipped where there is none (CI never has one)"
 import pytest, torch
 import matplotlib; matplotlib.use('Agg')
-from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.shapes import make_shapes
+from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
 import fastai_tl.interpret
 

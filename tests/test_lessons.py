@@ -2,7 +2,6 @@
 import ast, builtins, importlib, json, re, subprocess, sys
 from pathlib import Path
 import pytest
-from fastcore.test import test_eq
 
 ROOT = Path(__file__).parents[1]
 LESSONS = sorted((ROOT/'nbs').glob('[0-9][0-9]_*.ipynb'))
@@ -68,8 +67,10 @@ def test_visible_cells_import_what_they_use(nb):
     visible_used = set().union(*(used(t) for h, t in trees if not h))
     hidden_defs = set().union(*(bound(t) for h, t in trees if h))
     known = visible_bound | set(dir(builtins)) | {'get_ipython', 'display'}
-    test_eq(sorted(visible_used - known), [])   # names that visible cells use and no visible cell defines or imports
-    test_eq(sorted(hidden_defs & visible_used - visible_bound), [])   # ... and that a hidden cell defines
+    missing = sorted(visible_used - known)
+    assert not missing, f'{nb.name}: visible cells use {missing}, which no visible cell defines or imports'
+    hidden = sorted(hidden_defs & visible_used - visible_bound)
+    assert not hidden, f'{nb.name}: visible cells use {hidden}, which only a hidden cell defines or imports'
 
 @pytest.mark.skipif(not BUDGET_TOOL.exists(), reason='../shared/tools/lesson_stats.py is not beside this clone')
 def test_lessons_within_budget():

@@ -5,9 +5,12 @@ from pathlib import Path
 import httpx, numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
-from fastai_tl.data import make_shapes, image_dls
+from fastai_tl.shapes import make_shapes
+from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
-from fastai_tl.deploy import Predictor, ServiceThread, create_app, free_port, load_test
+import fastai_tl.export   # export_safe
+from fastai_tl.predict import Predictor
+from fastai_tl.serve import ServiceThread, create_app, free_port, load_test
 
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 MAX_MB, MAX_FILES = 1, 4
@@ -287,8 +290,8 @@ class Upload:
     def __init__(self, name, data): self.filename, self.file = name, io.BytesIO(data)
 
 def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_process, monkeypatch):
-    import weakref, fastai_tl.deploy as deploy
-    alive, opened, decoded = [], deploy._opened, deploy.open_image
+    import weakref, fastai_tl.serve as serve
+    alive, opened, decoded = [], serve.peek_image, serve.open_image
     def recorded(*args, **kwargs):
         img = opened(*args, **kwargs)   # the file as opened: decoded in place by open_image's convert
         alive.append(weakref.ref(img))
@@ -298,10 +301,10 @@ def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_proc
         rgb = decoded(img, *args, **kwargs)
         alive.append(weakref.ref(rgb))
         return rgb
-    monkeypatch.setattr(deploy, '_opened', recorded)
-    monkeypatch.setattr(deploy, 'open_image', watched)
+    monkeypatch.setattr(serve, 'peek_image', recorded)
+    monkeypatch.setattr(serve, 'open_image', watched)
     big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB
-    xs, names, errors = deploy._read_uploads([Upload(f'{i}.png', big) for i in range(4)], 2**20, 2_000_000, 10**9, in_process.image_tensor)
+    xs, names, errors = serve.read_uploads([Upload(f'{i}.png', big) for i in range(4)], 2**20, 2_000_000, 10**9, in_process.image_tensor)
     assert (names, errors) == (['0.png', '1.png', '2.png', '3.png'], []) and len(alive) >= 8
     assert all(r() is None for r in alive)   # no full-size image outlives the request
     assert all(x.shape == (3, 48, 48) and x.dtype == torch.uint8 for x in xs)
@@ -320,8 +323,8 @@ def test_the_pixels_of_a_request_are_counted_before_decoding(model):
 
 def _most_decoding_at_once(model, max_busy, data, monkeypatch, clients=4):
     "The largest number of requests that decoded an image at the same moment, of `clients` sent at once to a service with `max_busy`"
-    import fastai_tl.deploy as deploy
-    busy, most, lock, opened = [0], [0], threading.Lock(), deploy.open_image
+    import fastai_tl.serve as serve
+    busy, most, lock, opened = [0], [0], threading.Lock(), serve.open_image
     def slow(*args, **kwargs):
         with lock: busy[0] += 1; most[0] = max(most[0], busy[0])
         time.sleep(0.3)
@@ -331,7 +334,7 @@ def _most_decoding_at_once(model, max_busy, data, monkeypatch, clients=4):
     service = ServiceThread(create_app(model, max_busy=max_busy)).start()
     try:
         with monkeypatch.context() as m, ThreadPoolExecutor(clients) as ex:
-            m.setattr(deploy, 'open_image', slow)
+            m.setattr(serve, 'open_image', slow)
             rs = list(ex.map(lambda i: post(service.url, {'files': (f'{i}.png', data)}), range(clients)))
     finally: service.stop()
     assert [r.status_code for r in rs] == [200] * clients
