@@ -76,3 +76,10 @@ def test_visible_cells_import_what_they_use(nb):
 def test_lessons_within_budget():
     r = subprocess.run([sys.executable, str(BUDGET_TOOL), '--check'], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
+
+def test_lesson_05_trains_the_fastai_way_visibly():
+    "ML101's two stages in visible cells of lesson 05, then a table that compares them with the kit's cached stages"
+    visible = '\n'.join(s for s in cells(ROOT/'nbs'/'05_learner.ipynb') if not is_hidden(s) and not s.startswith('#| export'))
+    for call in ('vision_learner(', '.lr_find(', '.unfreeze()', '.fit_one_cycle(', 'lr_max=slice(', '.plot_loss()',
+                 '.show_results(', '.cached_learner(', 'pd.DataFrame'):
+        assert call in visible, f'lesson 05 has no visible {call}'
