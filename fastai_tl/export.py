@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, numbers, warnings
 from importlib.metadata import version, PackageNotFoundError
 from pathlib import Path
-import numpy as np, torch, timm, torchvision
+import numpy as np, torch, timm
 from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import load_model as load_safetensors, save_model as save_safetensors
@@ -17,6 +17,7 @@ from fastai.vision.all import (Learner, patch, Resize, ToTensor, IntToFloatTenso
                                SigmoidRange, create_timm_model, create_vision_model)
 from .models import embedded_backbones, torchvision_backbones
 from .learner import BinaryLoss, problem_type
+from .heads import arch_args
 
 # %% auto #0
 __all__ = ['UnsafeModelError', 'is_count', 'read_meta', 'load_safe', 'onnx_session', 'export_onnx']
@@ -83,8 +84,7 @@ def _build(meta:dict) -> nn.Module:
         raise ValueError(f"Unknown backbone {name!r} in model.json: it must be embedded ({', '.join(embedded_backbones)}), torchvision ({', '.join(torchvision_backbones)}) or a timm name")
     head = {k: meta['head'][k] for k in _head_keys}
     n_out, y = head.pop('n_out'), head.pop('y_range')
-    arch = embedded_backbones[name]['timm'] if name in embedded_backbones else name
-    if name in torchvision_backbones: arch = getattr(torchvision.models, name)
+    arch, _ = arch_args(name, pretrained=False)
     kw = dict(pretrained=False, y_range=tuple(y) if y else None, **head)
     return create_timm_model(arch, n_out, **kw)[0] if isinstance(arch, str) else create_vision_model(arch, n_out, **kw)
 
