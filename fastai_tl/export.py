@@ -7,7 +7,6 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/export.html.md"""
 # %% ../nbs/api/08_export.ipynb #18de1a15
 from __future__ import annotations
 import json, numbers, warnings
-from importlib.metadata import version, PackageNotFoundError
 from pathlib import Path
 import numpy as np, torch, timm
 from torch import nn
@@ -18,6 +17,7 @@ from fastai.vision.all import (Learner, patch, Resize, ToTensor, IntToFloatTenso
 from .models import embedded_backbones, torchvision_backbones
 from .learner import BinaryLoss, problem_type
 from .heads import arch_args
+from .core import dist_version
 
 # %% auto #0
 __all__ = ['UnsafeModelError', 'is_count', 'read_meta', 'load_safe', 'onnx_session', 'export_onnx']
@@ -57,10 +57,6 @@ def _inference_tfms(dls) -> dict:
 # %% ../nbs/api/08_export.ipynb #5b016e2b
 _format = 'fastai_tl.export_safe/1'
 
-def _version(dist):
-    try: return version(dist)
-    except PackageNotFoundError: return None
-
 def _describe(learn:Learner) -> dict:
     "What `model.json` holds: backbone, head, problem, classes, decision rule and input pipeline of `learn`"
     backbone = getattr(learn, 'backbone', None) or (learn.arch if isinstance(getattr(learn, 'arch', None), str) else None)
@@ -71,7 +67,7 @@ def _describe(learn:Learner) -> dict:
                 classes=None if problem == 'regression' else [str(c) for c in learn.dls.vocab], **_inference_tfms(learn.dls))
     if problem == 'binary': meta.update(pos_class=meta['classes'][lf.pos], thresh=float(lf.thresh))
     if problem == 'multilabel': meta.update(thresh=float(getattr(lf, 'thresh', 0.5)))
-    meta['versions'] = {d: _version(d) for d in ('fastai_tl', 'fastai', 'torch', 'timm')}
+    meta['versions'] = {d: dist_version(d) for d in ('fastai_tl', 'fastai', 'torch', 'timm')}
     return meta
 
 # %% ../nbs/api/08_export.ipynb #c656a1de
