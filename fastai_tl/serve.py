@@ -6,16 +6,20 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/serve.html.md"""
 
 # %% ../nbs/api/08_serve.ipynb #fef9de12
 from __future__ import annotations
-import socket, threading, time
+import asyncio, json, socket, threading, time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from importlib.resources import files as package_files
-import numpy as np
+import h11, numpy as np
 import uvicorn
 from fastapi import FastAPI, File, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
+from PIL import Image
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from . import __version__
 from .predict import BadImage, Predictor, image_formats, open_image, peek_image
 
@@ -60,14 +64,26 @@ class LabelsOut(BaseModel):
     thresh: float | None = None
 
 # %% ../nbs/api/08_serve.ipynb #174ae5ec
-_bad_input = {400: 'a malformed multipart body, or too many files', 413: 'an upload over the size limit, or more pixels in all than the limit per request',
-              415: f"a file that is not one of {', '.join(image_formats)}", 422: 'a file that cannot be decoded or has too many pixels, or a request without files'}
+_errors = {400: 'a malformed multipart body, or too many files', 408: 'a request body that did not arrive in time',
+           413: 'an upload over the size limit, or more pixels in all than the limit per request',
+           415: f"a file that is not one of {', '.join(image_formats)}", 422: 'a file that cannot be decoded or has too many pixels, or a request without files',
+           503: 'the model cannot answer for these images (its outputs are not finite), or more connections than the limit'}
 
-async def _http_error(request, exc): return JSONResponse(ErrorOut(detail=str(exc.detail)).model_dump(), status_code=exc.status_code, headers=getattr(exc, 'headers', None))
+def _json_error(status:int, detail:str, headers:dict=None, errors:list=()) -> JSONResponse:
+    return JSONResponse(ErrorOut(detail=detail, errors=list(errors)).model_dump(), status_code=status, headers=headers)
+
+async def _http_error(request, exc): return _json_error(exc.status_code, str(exc.detail), getattr(exc, 'headers', None))
+
+async def _server_error(request, exc): return _json_error(500, f'The service failed on this request ({type(exc).__name__}); its log has the details')
+
+def _describe(e:dict) -> str:
+    "One of FastAPI's validation errors `e` as a phrase; a form part without a file name arrives as text, not as a file"
+    if 'Expected UploadFile' in e['msg']: return f"{e['loc'][1]}: part {e['loc'][-1] + 1} is not a file (it has no file name)"
+    return f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
 
 async def _validation_error(request, exc):
-    msg = '; '.join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-    return JSONResponse(ErrorOut(detail=f"The request does not match the API ({msg}). Send images as multipart form field 'files'").model_dump(), status_code=422)
+    msg = '; '.join(map(_describe, exc.errors()))
+    return _json_error(422, f"The request does not match the API ({msg}). Send images as multipart form field 'files', each a file with its name")
 
 class _ContentLength:
     "ASGI middleware: a JSON 413 error, before reading it, for a request body whose Content-Length is over `max_body` bytes"
@@ -75,14 +91,50 @@ class _ContentLength:
     async def __call__(self, scope, receive, send):
         n = dict(scope.get('headers', [])).get(b'content-length', b'')
         if scope['type'] == 'http' and n.isdigit() and int(n) > self.max_body:
-            err = ErrorOut(detail=f"The request body ({int(n)/2**20:.1f} MB) is larger than the limit of {self.max_body/2**20:.1f} MB")
-            return await JSONResponse(err.model_dump(), status_code=413)(scope, receive, send)
+            err = f"The request body ({int(n)/2**20:.1f} MB) is larger than the limit of {self.max_body/2**20:.1f} MB"
+            return await _json_error(413, err)(scope, receive, send)
         await self.app(scope, receive, send)
 
 def _page() -> str:
     fn = package_files('fastai_tl')/'static'/'index.html'
     if not fn.is_file(): raise FileNotFoundError(f"{fn} is missing: the package was installed without its static files; reinstall fastai_tl")
     return fn.read_text()
+
+# %% ../nbs/api/08_serve.ipynb #5347e22b
+class _Turns:
+    "ASGI middleware: at most `n` requests with a body are read, decoded and predicted at once; the others wait, unread"
+    def __init__(self, app, n:int): self.app, self.turns = app, asyncio.Semaphore(n)
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http' or scope['method'] != 'POST': return await self.app(scope, receive, send)
+        async with self.turns: await self.app(scope, receive, send)
+
+class _BodyDeadline:
+    "ASGI middleware: a JSON 408 error for a request whose body has not arrived `timeout` seconds after the app first asked for it"
+    def __init__(self, app, timeout:float): self.app, self.timeout = app, timeout
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        end, done = None, False
+        async def timed():
+            nonlocal end, done
+            if done: return await receive()   # after the body: waiting for a disconnect, with no deadline
+            end = end or asyncio.get_running_loop().time() + self.timeout
+            try: msg = await asyncio.wait_for(receive(), max(end - asyncio.get_running_loop().time(), 0))
+            except asyncio.TimeoutError:
+                raise HTTPException(408, f"The request body did not arrive within {self.timeout:g} s: send it at once, "
+                                         "or put the service behind a reverse proxy that buffers slow uploads", headers={'connection': 'close'}) from None
+            done = msg['type'] != 'http.request' or not msg.get('more_body')
+            return msg
+        await self.app(scope, timed, send)
+
+# %% ../nbs/api/08_serve.ipynb #20993883
+def _file_pickers(schema):
+    "OpenAPI `schema` with `format: binary` beside each `contentMediaType`, so that Swagger UI shows a file picker"
+    if isinstance(schema, dict):
+        if 'contentMediaType' in schema: schema.setdefault('format', 'binary')
+        for v in schema.values(): _file_pickers(v)
+    elif isinstance(schema, list):
+        for v in schema: _file_pickers(v)
+    return schema
 
 # %% ../nbs/api/08_serve.ipynb #af554e08
 def read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:int, to_tensor):
@@ -102,18 +154,29 @@ def read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:i
     return xs, names, errors
 
 # %% ../nbs/api/08_serve.ipynb #ec70d85f
+def _check_answers(pred:Predictor, model_dir):
+    "Raise a `ValueError` unless `pred`'s model answers for a plain grey image"
+    h, w = pred.meta['size']
+    try: pred.predict([Image.new('RGB', (w, h), (128, 128, 128))])
+    except ValueError as e: raise ValueError(f"Cannot serve {model_dir}: for a plain grey image {e}") from None
+
 def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=16, max_pixels:int=40_000_000, max_request_pixels:int=100_000_000,
-               max_busy:int=2) -> FastAPI:
+               max_busy:int=2, timeout_body:float=30.) -> FastAPI:
     "A FastAPI app serving the `export_safe` folder `model_dir`: POST /predict, GET /health and /labels, docs at /docs, a web page at /"
     pred, page, max_bytes = Predictor(model_dir, runtime=runtime, max_pixels=max_pixels), _page(), int(max_mb * 2**20)
-    busy = threading.BoundedSemaphore(max_busy)   # requests decoding or predicting at once; the others wait their turn
+    _check_answers(pred, model_dir)
     m = pred.meta
-    app = FastAPI(title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=__version__,
-                  description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} with probabilities. "
+    app = FastAPIOffline(title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=__version__,   # /docs and /redoc without a CDN
+                         description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} with probabilities. "
                               f"Limits: {max_files} files of {max_mb:g} MB and {max_pixels/1e6:g} million pixels each, {max_request_pixels/1e6:g} million pixels in all; "
                               "JPEG, PNG, BMP, TIFF or WebP.")
+    openapi = app.openapi
+    app.openapi = lambda: _file_pickers(openapi())
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(_BodyDeadline, timeout=timeout_body)
+    app.add_middleware(_Turns, n=max_busy)   # outside the deadline: a body waiting for its turn is not read, nor timed
     app.add_middleware(_ContentLength, max_body=max_files * max_bytes + 2**16)
 
     @app.get('/', include_in_schema=False)
@@ -126,17 +189,53 @@ def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=1
     async def labels(): return LabelsOut(labels=m['classes'] or [], problem=m['problem'], pos_class=m.get('pos_class'), thresh=m.get('thresh'))
 
     @app.post('/predict', response_model=PredictOut, summary='Classify one or more images',
-              responses={s: dict(model=ErrorOut, description=d) for s, d in _bad_input.items()},
+              responses={s: dict(model=ErrorOut, description=d) for s, d in _errors.items()},
               max_body_size=max_files * max_bytes + 2**16, form_limits=dict(max_files=max_files))   # for bodies sent without a Content-Length
     def predict(files: list[UploadFile] = File(description='one or more images (JPEG, PNG, BMP, TIFF or WebP)', min_length=1, max_length=max_files),
                 tta: bool = Query(False, description='average the predictions over the image and its horizontal and vertical flips')):
-        with busy:
-            xs, names, errors = read_uploads(files, max_bytes, max_pixels, max_request_pixels, pred.image_tensor)
-            if errors:
-                detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
-                return JSONResponse(ErrorOut(detail=detail, errors=[FileError(file=n, error=str(e)) for n, e in errors]).model_dump(), status_code=errors[0][1].status)
-            return PredictOut(predictions=pred.predict(xs, names=names, tta=tta))
+        xs, names, errors = read_uploads(files, max_bytes, max_pixels, max_request_pixels, pred.image_tensor)
+        if errors:
+            detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
+            return _json_error(errors[0][1].status, detail, errors=[FileError(file=n, error=str(e)) for n, e in errors])
+        try: return PredictOut(predictions=pred.predict(xs, names=names, tta=tta))
+        except ValueError as e: return _json_error(503, f"The model cannot answer for {', '.join(names)}: {e}")
     return app
+
+# %% ../nbs/api/08_serve.ipynb #920376fc
+class _Protocol(H11Protocol):
+    "uvicorn's HTTP/1.1 protocol with a deadline for each request head, a cap on connections, and JSON for its own errors"
+    def __init__(self, *args, timeout_head:float, max_connections:int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timeout_head, self.max_connections = timeout_head, max_connections
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self.app = _json_error(503, f"The service has more than {self.max_connections} connections open: try again in a moment",
+                                   headers={'connection': 'close', 'retry-after': '1'})
+        self._await_head()
+
+    def on_response_complete(self):
+        super().on_response_complete()
+        self._await_head()
+
+    def _await_head(self):
+        "Close the connection unless a new request head has arrived `timeout_head` seconds from now"
+        cycle = self.cycle
+        def check():
+            if self.cycle is cycle and (cycle is None or cycle.response_complete): self.transport.close()
+        self.loop.call_later(self.timeout_head, check)
+
+    def send_400_response(self, msg:str):
+        body = json.dumps(ErrorOut(detail=f"The request is not a valid HTTP request ({msg}): send HTTP/1.1").model_dump()).encode()
+        headers = [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), (b'connection', b'close')]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b'Bad Request'), h11.Data(data=body), h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
+def _config(app, host:str, port:int, timeout_head:float=10., max_connections:int=100) -> uvicorn.Config:
+    "uvicorn's settings for `app`: `_Protocol`, whose limits are `timeout_head` seconds for each request head and `max_connections`"
+    return uvicorn.Config(app, host=host, port=port, log_level='warning', http=partial(_Protocol, timeout_head=timeout_head, max_connections=max_connections))
 
 # %% ../nbs/api/08_serve.ipynb #6dcef52f
 def free_port(host:str='127.0.0.1') -> int:
@@ -146,10 +245,10 @@ def free_port(host:str='127.0.0.1') -> int:
         return s.getsockname()[1]
 
 class ServiceThread:
-    "A uvicorn server for `app` on a free loopback port, in a background thread: for notebooks and tests"
-    def __init__(self, app, host:str='127.0.0.1', port:int=None):
+    "A uvicorn server for `app` on a free loopback port, in a background thread, with `_config`'s limits (`kwargs`): for notebooks and tests"
+    def __init__(self, app, host:str='127.0.0.1', port:int=None, **kwargs):
         self.host, self.port = host, port or free_port(host)
-        self.server = uvicorn.Server(uvicorn.Config(app, host=self.host, port=self.port, log_level='warning'))
+        self.server = uvicorn.Server(_config(app, self.host, self.port, **kwargs))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -177,12 +276,12 @@ def check_port(host:str, port:int):
         try: s.bind((host, port))
         except OSError as e: raise OSError(f"Cannot serve on {host}:{port}: {e.strerror}. Choose another port with --port, or stop the program that uses it") from None
 
-def serve(model_dir, host:str='127.0.0.1', port:int=8000, **kwargs):
+def serve(model_dir, host:str='127.0.0.1', port:int=8000, timeout_head:float=10., max_connections:int=100, **kwargs):
     "Serve `export_safe` folder `model_dir` at http://`host`:`port` until interrupted (`fastai-tl serve`); `kwargs` go to `create_app`"
     app = create_app(model_dir, **kwargs)
     check_port(host, port)
     print(f"Serving {model_dir}: the web page at http://{host}:{port}/, the API docs at http://{host}:{port}/docs", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level='warning')
+    uvicorn.Server(_config(app, host, port, timeout_head, max_connections)).run()
 
 # %% ../nbs/api/08_serve.ipynb #509c3da3
 def load_test(url:str, image:bytes, n:int=100, clients:int=8, name:str='image.png') -> dict:

@@ -1,5 +1,6 @@
 "The web service as a user meets it: a real uvicorn process on loopback, good and bad uploads, concurrent clients, its OpenAPI spec under schemathesis, and the web page in headless Chromium."
-import io, json, os, re, shutil, subprocess, sys, tempfile, threading, time, warnings
+import io, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time, warnings
+from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx, numpy as np, pandas as pd, pytest, torch
@@ -62,6 +63,14 @@ def test_health_labels_and_docs(url):
     assert set(spec['paths']) == {'/predict', '/health', '/labels'}
     assert {'200', '400', '413', '415', '422'} <= set(spec['paths']['/predict']['post']['responses'])
     assert 'swagger-ui' in httpx.get(f'{url}/docs').text
+    files = spec['components']['schemas']['Body_predict_predict_post']['properties']['files']
+    assert files['items']['format'] == 'binary', 'Swagger UI shows a file picker only for format: binary'
+
+def test_docs_need_nothing_but_the_service(url):
+    html = httpx.get(f'{url}/docs').text
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', html), 'the docs page loads its script and styles from the service, not a CDN'
+    for src in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert httpx.get(f'{url}{src}').status_code == 200, src
 
 @pytest.fixture(scope='module')
 def in_process(model): return Predictor(model)
@@ -103,8 +112,9 @@ def _bad_uploads(shapes):
         'file over the limit': (dict(files={'files': ('large.png', good + bytes(2**20))}), 413, 'large.png is larger than the limit of 1 MB'),
         'body over the limit': (dict(files={'files': ('huge.png', bytes(5 * 2**20))}), 413, 'larger than the limit of 4.1 MB'),
         'too many files': (dict(files=[('files', (f'{i}.png', good)) for i in range(MAX_FILES + 1)]), 400, 'Too many files'),
+        'a file without a name': (dict(files={'files': ('', good)}), 422, 'files: part 1 is not a file'),
         'wrong field': (dict(files={'image': ('a.png', good)}), 422, "Send images as multipart form field 'files'"),
-        'text instead of a file': (dict(data={'files': 'a.png'}), 422, 'Expected UploadFile'),
+        'text instead of a file': (dict(data={'files': 'a.png'}), 422, 'files: part 1 is not a file (it has no file name)'),
         'no body': (dict(), 422, 'files: Field required'),
         'broken multipart': (dict(content=b'garbage', headers={'content-type': 'multipart/form-data; boundary=xyz'}), 400, 'Invalid multipart data'),
     }
@@ -165,6 +175,7 @@ def browser():
         for a in ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
                   '--disable-component-update', '--disable-sync', '--no-first-run', f'--user-data-dir={profile}', '--window-size=900,1000']:
             opts.add_argument(a)
+        opts.set_capability('goog:loggingPrefs', {'performance': 'ALL'})   # the network log: every request the browser makes
         driver = webdriver.Chrome(options=opts, service=Service(shutil.which('chromedriver')))
         yield driver
         driver.quit()
@@ -188,6 +199,31 @@ def test_the_page_classifies_an_uploaded_image_and_shows_errors(url, browser, sh
     wait.until(lambda b: b.find_element(By.ID, 'error').is_displayed())
     assert 'notes.png: is not a JPEG, PNG, BMP, TIFF or WebP image' in browser.find_element(By.ID, 'error').text
     assert not browser.find_elements(By.ID, 'prediction')
+
+def _hosts(browser) -> set:
+    "The hosts of the network requests (http, https, ws, wss) the browser made since the last call, from Chrome's network log"
+    urls = [urlsplit(m['params']['request']['url']) for m in (json.loads(e['message'])['message'] for e in browser.get_log('performance'))
+            if m['method'] == 'Network.requestWillBeSent']
+    return {u.hostname for u in urls if u.scheme in ('http', 'https', 'ws', 'wss')}   # not data:, blob: or Chrome's own chrome:// pages
+
+def test_docs_send_a_file_and_get_a_prediction_offline(url, browser, shapes):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    _hosts(browser)   # forget what earlier tests loaded
+    browser.get(f'{url}/docs')
+    wait = WebDriverWait(browser, 30)
+    op = wait.until(lambda b: b.find_element(By.ID, 'operations-default-predict_predict_post'))
+    op.find_element(By.CSS_SELECTOR, '.opblock-summary').click()
+    wait.until(lambda b: op.find_element(By.CSS_SELECTOR, '.try-out__btn')).click()
+    picker = wait.until(lambda b: op.find_element(By.CSS_SELECTOR, '.parameters-col_description input'))   # the first item of the list of files
+    assert picker.get_attribute('type') == 'file', 'a file picker, not a text box'
+    picker.send_keys(str(shapes/'square'/'square_003.png'))
+    op.find_element(By.CSS_SELECTOR, 'button.execute').click()
+    status = wait.until(lambda b: op.find_elements(By.CSS_SELECTOR, '.live-responses-table tbody .response-col_status'))[0].text
+    body = op.find_element(By.CSS_SELECTOR, '.live-responses-table .response-col_description pre').text
+    assert status == '200', body
+    assert json.loads(body)['predictions'][0]['prediction'] == 'square'
+    assert _hosts(browser) == {'127.0.0.1'}, 'nothing should be loaded from beyond the service'
 
 # The page's bookkeeping, observed from inside the browser: a wrapper around `fetch` counts the requests to /predict,
 # holds back the answer to the first one, as a slow network would, and counts the answers the page has handled: once it has
@@ -344,3 +380,121 @@ def test_requests_decode_and_predict_at_most_max_busy_at_a_time(model, shapes, m
     data = (shapes/'circle'/'circle_000.png').read_bytes()
     assert _most_decoding_at_once(model, 4, data, monkeypatch) > 1, 'without a tight bound, requests should overlap'
     assert _most_decoding_at_once(model, 1, data, monkeypatch) == 1
+
+# Hardening (issue 24): connections that hold the server, bodies read before their turn, models that cannot answer, uvicorn's own errors
+
+def _connect(url):
+    u = urlsplit(url)
+    return socket.create_connection((u.hostname, u.port))
+
+def _closed_by_server(sock, wait:float) -> bool:
+    "Whether the server closes `sock` within `wait` seconds"
+    sock.settimeout(wait)
+    try:
+        while sock.recv(1 << 16): pass   # an answer, if any, then the end
+        return True
+    except ConnectionResetError: return True
+    except socket.timeout: return False
+
+def test_silent_and_half_sent_connections_are_dropped(model):
+    service = ServiceThread(create_app(model), timeout_head=1).start()
+    try:
+        silent = [_connect(service.url) for _ in range(20)]
+        half = _connect(service.url)
+        half.sendall(b'GET /health HTTP/1.1\r\nHost: x\r\n')   # the head is never finished
+        start = time.perf_counter()
+        assert all(_closed_by_server(s, 5) for s in silent + [half]), 'connections that send no request should not be held'
+        assert time.perf_counter() - start < 4
+        assert httpx.get(f'{service.url}/health').status_code == 200
+    finally: service.stop()
+
+def test_connections_over_the_limit_get_a_json_503(model):
+    service = ServiceThread(create_app(model), max_connections=4, timeout_head=30).start()
+    try:
+        held = [_connect(service.url) for _ in range(4)]
+        time.sleep(0.2)
+        r = httpx.get(f'{service.url}/health')
+        assert r.status_code == 503 and r.headers['content-type'] == 'application/json', r.text
+        assert 'more than 4 connections' in r.json()['detail']
+        for s in held: s.close()
+        time.sleep(0.2)
+        assert httpx.get(f'{service.url}/health').status_code == 200
+    finally: service.stop()
+
+def _answer(sock, wait:float) -> bytes:
+    "What the server sends on `sock` until it closes it, or `wait` seconds pass"
+    sock.settimeout(wait)
+    out = b''
+    try:
+        while chunk := sock.recv(1 << 16): out += chunk
+    except (socket.timeout, ConnectionResetError): pass
+    return out
+
+def test_a_body_that_does_not_arrive_gets_a_json_408(model):
+    service = ServiceThread(create_app(model, timeout_body=1)).start()
+    try:
+        s = _connect(service.url)
+        s.sendall(b'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n--xyz\r\n')
+        start = time.perf_counter()
+        head, _, body = _answer(s, 10).partition(b'\r\n\r\n')
+        assert time.perf_counter() - start < 5, 'a stalled body should not be waited for'
+        assert head.startswith(b'HTTP/1.1 408') and b'content-type: application/json' in head.lower(), head
+        assert 'did not arrive within 1 s' in json.loads(body)['detail']
+    finally: service.stop()
+
+def test_bodies_are_read_only_when_their_turn_comes(model, monkeypatch):
+    "Waiting requests are not parsed (nor spooled to disk) while `max_busy` others decode and predict"
+    import starlette.formparsers as fp, fastai_tl.serve as serve
+    parsed, seen, real_parse, opened = [], [], fp.MultiPartParser.parse, serve.open_image
+    async def parse(self):
+        parsed.append(1)
+        return await real_parse(self)
+    def slow(*args, **kwargs):
+        if not seen:
+            time.sleep(1.5)   # the first request holds the only turn while the others arrive
+            seen.append(len(parsed))
+        return opened(*args, **kwargs)
+    monkeypatch.setattr(fp.MultiPartParser, 'parse', parse)
+    monkeypatch.setattr(serve, 'open_image', slow)
+    data = _png(Image.effect_noise((1200, 1000), 64).convert('RGB'))   # a few MB: Starlette spools parts over 1 MB to disk
+    service = ServiceThread(create_app(model, max_busy=1)).start()
+    try:
+        with ThreadPoolExecutor(4) as ex: rs = list(ex.map(lambda i: post(service.url, {'files': (f'{i}.png', data)}), range(4)))
+    finally: service.stop()
+    assert [r.status_code for r in rs] == [200] * 4
+    assert seen == [1], f'{seen[0]} bodies were parsed while one request was busy: the waiting ones should stay unread'
+
+def _copy_model(model, dest, meta=None, weights=None):
+    "A copy of export folder `model` in `dest`, with `meta` changed in model.json and `weights` (name: function) applied to its tensors"
+    from safetensors.torch import load_file, save_file
+    shutil.copytree(model, dest)
+    if meta: (dest/'model.json').write_text(json.dumps({**json.loads((model/'model.json').read_text()), **meta}))
+    if weights:
+        sd = load_file(dest/'model.safetensors')
+        for k, f in weights.items(): sd[k] = f(sd[k])
+        save_file(sd, dest/'model.safetensors')
+    return dest
+
+def test_a_model_that_cannot_answer_is_not_served(model, tmp_path):
+    from safetensors.torch import load_file
+    last = [k for k in load_file(model/'model.safetensors') if k.endswith('weight')][-1]
+    nan_mean = _copy_model(model, tmp_path/'nan_mean', meta=dict(mean=[float('nan')] * 3))
+    overflow = _copy_model(model, tmp_path/'overflow', weights={last: lambda w: torch.full_like(w, 3e38)})   # finite weights, infinite outputs
+    for bad, words in ((nan_mean, 'model.json'), (overflow, 'not finite')):
+        with pytest.raises(ValueError, match=words): create_app(bad)
+
+def test_a_model_failing_on_a_request_gets_a_json_503(model, shapes, monkeypatch):
+    service = ServiceThread(create_app(model)).start()
+    try:
+        monkeypatch.setattr(Predictor, 'logits', lambda self, xb: torch.full((len(xb), 3), float('nan')))
+        r = post(service.url, {'files': ('a.png', (shapes/'circle'/'circle_000.png').read_bytes())})
+    finally: service.stop()
+    assert r.status_code == 503 and r.headers['content-type'] == 'application/json', r.text
+    assert 'not finite' in r.json()['detail']
+
+def test_uvicorns_own_errors_are_json(url):
+    s = _connect(url)
+    s.sendall(b'NOT HTTP AT ALL\r\n\r\n')
+    head, _, body = _answer(s, 10).partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 400') and b'content-type: application/json' in head.lower(), head
+    assert 'not a valid HTTP request' in json.loads(body)['detail']
