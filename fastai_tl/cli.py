@@ -6,8 +6,10 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/cli.html.md"""
 
 # %% ../nbs/api/10_cli.ipynb #38e7906f
 from __future__ import annotations
-import argparse, json, math, sys, warnings
+import argparse, contextlib, json, math, platform, sys, warnings
+from importlib.metadata import version
 from pathlib import Path
+
 
 # %% auto #0
 __all__ = ['format_predictions', 'predict_command', 'clean_command', 'main']
@@ -32,6 +34,19 @@ def _number(low:float=0, high:float=math.inf):
         return x
     return number
 
+# %% ../nbs/api/10_cli.ipynb #d1e2f002
+_size = _count(32, 2048)
+
+def _class_weights(s):
+    "An argparse type: 'balanced', or comma-separated positive numbers"
+    if s == 'balanced': return s
+    try: ws = [float(w) for w in s.split(',')]
+    except ValueError: ws = []
+    if not ws or not all(0 < w < math.inf for w in ws):
+        raise argparse.ArgumentTypeError(f"{s!r} is neither 'balanced' nor positive numbers separated by commas, one per class (e.g. 1,2.5)")
+    return ws
+
+
 # %% ../nbs/api/10_cli.ipynb #ff4864e4
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     "Help that shows an option's default, unless it is None (the help then says what happens)"
@@ -39,32 +54,44 @@ class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 # %% ../nbs/api/10_cli.ipynb #7e05c020
 _elpv_label = "label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)"
+_json_help = 'print one JSON document instead of text (what is printed on the way goes to stderr)'
 
 def _data_args(sub):
     d = sub.add_parser('data', help='summarise a dataset: classes, splits, image sizes, unreadable files', formatter_class=_DefaultsFormatter,
                        description='Summarise a folder of class sub-folders or a CSV of images (or the embedded ELPV dataset when none is given).')
     d.add_argument('data', nargs='?', help='folder of class sub-folders (optionally inside train/valid/test folders), or a CSV with a path column (default: the embedded ELPV cells)')
     d.add_argument('--label', default='label', help=_elpv_label)
+    d.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+
 
 # %% ../nbs/api/10_cli.ipynb #42e24e69
 def _train_args(sub):
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots', formatter_class=_DefaultsFormatter,
                        description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), '
-                                   'metrics.json, history.csv, predictions.csv, confusion_matrix.png, and when the finder chose the learning rate (your own data, no --lr) lr_find.png.')
+                                   'metrics.json, history.csv, predictions.csv, confusion_matrix.png, and when the finder chose the learning rate (your own data, no --lr) lr_find.png. '
+                                   'A run whose loss diverges exports nothing and exits with status 1.')
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help=_elpv_label)
     t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
     t.add_argument('--backbone', default='efficientnet_lite0', help="embedded (efficientnet_lite0, efficientnet_lite1 or efficientnet_lite2), torchvision or timm name")
-    t.add_argument('--size', type=_count(), help="image size (default: 300 on ELPV, its cells' own size; otherwise the backbone's, 224 for efficientnet_lite0)")
+    t.add_argument('--size', type=_size, help="image size, 32 to 2048 (default: 300 on ELPV, its cells' own size; otherwise the size the backbone was "
+                                              "pretrained at, 224 for efficientnet_lite0, 240 and 260 for lite1 and lite2: smaller images are resized up to it)")
     t.add_argument('--epochs', type=_count(), default=8, help='epochs of one-cycle training')
+    t.add_argument('--early-stop', type=_count(), metavar='N', help='stop after N epochs without a lower validation loss, and export the best epoch (default: train every epoch)')
     t.add_argument('--bs', type=_count(), default=32, help='batch size')
     t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
                    help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
     t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
     t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV, lesson 05's recipe; otherwise the LR finder's valley)")
+    t.add_argument('--class-weights', type=_class_weights, metavar='WEIGHTS', help="weights of the classes in the loss: 'balanced' (from the training labels, "
+                                                                                  "rarer classes weigh more) or one number per class in the order `data` lists them, e.g. 1,2.5 (default: equal)")
     t.add_argument('--valid-pct', type=_number(0, 1), default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
-    t.add_argument('--out', default='fastai_tl_model', help='output folder')
+    t.add_argument('--device', help="where to train: cpu, cuda, cuda:N (the N-th GPU) or mps (default: fastai's, a GPU when there is one)")
+    t.add_argument('--workers', type=_count(0), help="processes that load images, 0 for none (default: fastai's, one per CPU up to 16)")
+    t.add_argument('--out', default='fastai_tl_model', help='output folder (outside DATA)')
+    t.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+
 
 # %% ../nbs/api/10_cli.ipynb #e3ebd7dd
 def _predict_args(sub):
@@ -106,34 +133,34 @@ def _clean_args(sub):
     c.add_argument('--report', help='apply this (edited) report.csv instead of checking again')
     c.add_argument('--apply', action='store_true', help='carry out the quarantine and relabel actions, or the --undo; without it, a dry run')
     c.add_argument('--undo', metavar='MANIFEST', help='put back everything MANIFEST records (with --apply)')
-    c.add_argument('--size', type=_count(), default=160, help='image size of the features for the label check')
+    c.add_argument('--size', type=_size, default=160, help='image size of the features for the label check')
     c.add_argument('--folds', type=_count(2), default=5, help='cross-validation folds for out-of-sample probabilities')
     c.add_argument('--max-distance', type=_count(0, 256), default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
+    c.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+
 
 # %% ../nbs/api/10_cli.ipynb #bd39b1fe
-def _undo_command(manifest, apply:bool=False) -> str:
+def _undo_command(manifest, apply:bool=False, as_json:bool=False) -> str:
     "What `fastai-tl clean --undo MANIFEST` prints: the files it restored, or with `apply` False would restore"
     from fastai_tl.fix import undo
     rows = undo(manifest, dry_run=not apply)
+    if as_json: return json.dumps(dict(manifest=str(manifest), applied=apply, restored=rows[['src', 'dst']].astype(str).to_dict('records')), indent=2)
     lines = [f'{"Restored" if apply else "Would restore"} {len(rows)} file(s) from {manifest}:', *[f'  {r.src} -> {r.dst}' for r in rows.itertuples()]]
     return '\n'.join(lines + ([] if apply else ['Dry run: nothing was changed. Add --apply to restore them.']))
 
-def _inside(a, b) -> bool:
-    "Whether path `a` is path `b` or inside it"
-    return Path(b).absolute() in [Path(a).absolute(), *Path(a).absolute().parents]
 
 # %% ../nbs/api/10_cli.ipynb #90276ac6
 def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:bool=False, report=None, undo_manifest=None,
-                  size:int=160, folds:int=5, max_distance:int=16) -> str:
+                  size:int=160, folds:int=5, max_distance:int=16, as_json:bool=False) -> str:
     "`fastai-tl clean`: report on `data` (folder or CSV; ELPV when None) into `out` and list the fixes, made only with `apply`; or undo a manifest"
-    if undo_manifest: return _undo_command(undo_manifest, apply)
+    if undo_manifest: return _undo_command(undo_manifest, apply, as_json)
     import pandas as pd
     from fastai_tl.data import elpv_df
     from fastai_tl.clean import clean_report, save_report
     from fastai_tl.fix import apply_report
+    from fastai_tl.tasks import check_outside
     out = Path(out)
-    if data is not None and Path(data).is_dir() and _inside(out, data):
-        raise ValueError(f"--out {out} is inside the data folder {data}: quarantined images would be read as a class. Choose a folder outside it")
+    check_outside(out, data, 'quarantined images would be read as a class')
     rep = None if report is None else pd.read_csv(report)
     elpv = data is None and (rep is None or 'path' in rep and rep.path.isin(elpv_df().path).any())   # a report names its files by absolute path
     if apply and elpv: raise ValueError("The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy")
@@ -141,23 +168,35 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
         name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
         rep = clean_report(elpv_df() if data is None else data, label=label, size=size, folds=folds, max_distance=max_distance)
         csv, page = save_report(rep, out, title=f'Cleaning report: {name}')
-        counts = rep.kind.value_counts(sort=False).loc[lambda s: s > 0]
-        found = [f'{name}: {len(rep)} finding(s) about {rep.path.nunique()} file(s)', '', counts.to_string()] if len(rep) else [f'{name}: no findings']
-        notes = [f'{note}.' for note in rep.attrs['notes']]
-        lines = [*found, *([''] + notes if notes else []), '', f'Report: {csv} and {page}']
-    else: lines = [f'{len(rep)} finding(s) read from {report}']
+        facts = dict(data=name, findings=len(rep), files=rep.path.nunique(), kinds=rep.kind.value_counts(sort=False).loc[lambda s: s > 0].to_dict(),
+                     notes=[f'{note}.' for note in rep.attrs['notes']], report=str(csv), page=str(page))
+    else: facts = dict(findings=len(rep), report=str(report))
     table = data if data is not None and Path(data).suffix.lower() == '.csv' else None
     acts = apply_report(rep, out/'manifest.json', table=table, label=label, dry_run=not apply)
-    if not len(acts): return '\n'.join(lines + ['', 'Nothing to quarantine or relabel: nothing was changed.'])
-    would = '' if apply else 'would be '
-    lines += ['', f'{(acts.action == "quarantine").sum()} file(s) {would}quarantined, {(acts.action == "relabel").sum()} {would}relabelled:',
-              *[f'  {r.action:<10} {r.src} -> {r.dst}' for r in acts.itertuples()], '']
-    if apply: lines.append(f'Every move is in {out/"manifest.json"}. To put everything back: fastai-tl clean --undo {out/"manifest.json"} --apply')
-    elif elpv: lines.append('Dry run: nothing was changed. The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy')
-    else: lines += ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:',
-                    ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), *(['--label', label] if label != 'label' else []),
-                              '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])]
-    return '\n'.join(lines)
+    manifest = out/'manifest.json'
+    nxt = (f'fastai-tl clean --undo {manifest} --apply' if apply else None if elpv else
+           ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), *(['--label', label] if label != 'label' else []),
+                     '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])) if len(acts) else None
+    facts.update(applied=apply and len(acts) > 0, actions=acts[['action', 'src', 'dst']].astype(str).to_dict('records') if len(acts) else [], next=nxt)
+    return json.dumps(facts, indent=2) if as_json else _clean_text(facts, manifest, elpv)
+
+
+# %% ../nbs/api/10_cli.ipynb #d1e2f004
+def _clean_text(f:dict, manifest:Path, elpv:bool) -> str:
+    "What `fastai-tl clean` prints, from `clean_command`'s facts `f`"
+    import pandas as pd
+    if 'data' in f:
+        found = [f"{f['data']}: {f['findings']} finding(s) about {f['files']} file(s)", '', pd.Series(f['kinds']).rename_axis('kind').to_string()] if f['findings'] else [f"{f['data']}: no findings"]
+        lines = [*found, *([''] + f['notes'] if f['notes'] else []), '', f"Report: {f['report']} and {f['page']}"]
+    else: lines = [f"{f['findings']} finding(s) read from {f['report']}"]
+    acts = f['actions']
+    if not acts: return '\n'.join(lines + ['', 'Nothing to quarantine or relabel: nothing was changed.'])
+    would, n = '' if f['applied'] else 'would be ', lambda a: sum(r['action'] == a for r in acts)
+    lines += ['', f"{n('quarantine')} file(s) {would}quarantined, {n('relabel')} {would}relabelled:", *[f"  {r['action']:<10} {r['src']} -> {r['dst']}" for r in acts], '']
+    if f['applied']: return '\n'.join(lines + [f"Every move is in {manifest}. To put everything back: {f['next']}"])
+    if elpv: return '\n'.join(lines + ['Dry run: nothing was changed. The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy'])
+    return '\n'.join(lines + ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:', f['next']])
+
 
 # %% ../nbs/api/10_cli.ipynb #6bcd0532
 def _serve_args(sub):
@@ -171,50 +210,63 @@ def _serve_args(sub):
     s.add_argument('--max-files', type=_count(), default=16, help='most images per request')
 
 # %% ../nbs/api/10_cli.ipynb #9c1c3214
+def _versions() -> str:
+    "The kit's version, and fastai's, PyTorch's and Python's"
+    return f"fastai-tl {version('fastai_tl')} (fastai {version('fastai')}, torch {version('torch')}, Python {platform.python_version()})"
+
 def _parser() -> argparse.ArgumentParser:
     "The parser of `fastai-tl` and its five commands"
     p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, offline by default.')
+    p.add_argument('--version', action='version', version=_versions(), help="print the versions of the kit, fastai, PyTorch and Python, and exit")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     for add in (_data_args, _train_args, _clean_args, _predict_args, _serve_args): add(sub)
     return p
 
+
 # %% ../nbs/api/10_cli.ipynb #53d3c9e2
-def _run(args):
-    "Carry out the parsed command `args`"
+def _json(o) -> str:
+    "`o` as JSON, with null for a number that is not finite (JSON has no NaN)"
+    return json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in o.items()} if isinstance(o, dict) else o, indent=2)
+
+def _run(args) -> tuple:
+    "Carry out the parsed command `args`: the text to print, and a note when it failed in part (else None)"
     if args.command == 'data':
-        from fastai_tl.tasks import describe_data
-        print(describe_data(args.data, args.label))
+        from fastai_tl.tasks import data_summary, describe_data
+        return (_json(data_summary(args.data, args.label)) if args.as_json else describe_data(args.data, args.label)), None
     if args.command == 'train':
         import pandas as pd
         from fastai_tl.tasks import train
-        print(pd.Series(train(**{k: v for k, v in vars(args).items() if k != 'command'})).to_string())
-        print(f"Written to {Path(args.out).absolute()}")
+        m = train(**{k: v for k, v in vars(args).items() if k not in ('command', 'as_json')})
+        out = Path(args.out).absolute()
+        return (_json({**m, 'out': str(out)}) if args.as_json else f'{pd.Series(m).to_string()}\nWritten to {out}'), None
     if args.command == 'clean':
-        print(clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance))
-    if args.command == 'predict':
-        text, failed = predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime)
-        print(text)
-        if failed: sys.exit(f'fastai-tl predict: {failed}')
+        return clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance, args.as_json), None
+    if args.command == 'predict': return predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime)
     if args.command == 'serve':
         from fastai_tl.serve import serve
         serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files)
+        return None, None
+
 
 # %% ../nbs/api/10_cli.ipynb #f7ca140b
 def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
     args = _parser().parse_args(argv)   # before the heavy imports: --help and a mistyped option answer at once
     import matplotlib, fastprogress.fastprogress as fp
-    backend, bars = matplotlib.get_backend(), fp.NO_BAR
+    backend, bars, as_json = matplotlib.get_backend(), fp.NO_BAR, getattr(args, 'as_json', False)
     matplotlib.use('Agg')
-    if not sys.stdout.isatty():
+    if as_json or not sys.stdout.isatty():
         fp.NO_BAR = True
         fp.print = lambda *args, **kwargs: None   # a console bar prints '█\r' as it is made, whatever NO_BAR says, with this module's print
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
             warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
             warnings.showwarning = lambda message, *_, **__: print(f'fastai-tl {args.command}: warning: {message}', file=sys.stderr)
-            _run(args)
+            text, failed = _run(args)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
         sys.exit(f'fastai-tl {args.command}: error: {msg}')
     finally: fp.NO_BAR = bars; vars(fp).pop('print', None); matplotlib.use(backend)
+    if text is not None: print(text)
+    if failed: sys.exit(f'fastai-tl {args.command}: {failed}')
+

@@ -6,34 +6,50 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/tasks.html.md"""
 
 # %% ../nbs/api/10_tasks.ipynb #f0e19985
 from __future__ import annotations
-import json, math, time
+import json, math, tempfile, time, warnings
 from pathlib import Path
-import pandas as pd, matplotlib.pyplot as plt
-from fastai.vision.all import ClassificationInterpretation, set_seed, valley
+import numpy as np, pandas as pd, matplotlib.pyplot as plt, torch
+from sklearn.utils.class_weight import compute_class_weight
+from fastai.vision.all import (ClassificationInterpretation, CrossEntropyLossFlat, EarlyStoppingCallback, SaveModelCallback,
+                               TerminateOnNaNCallback, default_device, set_seed, valley)
 from .data import elpv_df, split_df, image_dls
 from .tables import image_table
 from .checks import find_bad_images, image_summary
 from .models import embedded_backbones
+from .heads import BinaryLoss, positive_index, problem_type
 from .learner import cnn_learner
 from .export import export_safe   # the safe model folder; fastai_tl.serve (and FastAPI) is not needed to write one
 from .scores import predictions   # patches ClassificationInterpretation: each validation image's actual and predicted class
 
-# %% auto #0
-__all__ = ['describe_data', 'train']
 
-# %% ../nbs/api/10_tasks.ipynb #f5d0d784
-def describe_data(data=None, label:str='label') -> str:
-    "A text report on the images of `data`, a folder or a CSV (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
+# %% auto #0
+__all__ = ['data_summary', 'describe_data', 'check_outside', 'check_device', 'class_weights_for', 'weighted_loss',
+           'backbone_size', 'train']
+
+# %% ../nbs/api/10_tasks.ipynb #5d1a7c20
+def data_summary(data=None, label:str='label') -> dict:
+    "What `describe_data` reports on `data` (a folder or a CSV; ELPV when None), as plain data for JSON"
     df = image_table(elpv_df() if data is None else data, label)
-    name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
     bad = find_bad_images(df.path)
     labels = df[label].fillna('(no label)')
     counts = (pd.crosstab(labels, df.split, margins=True, margins_name='total') if 'split' in df.columns
               else labels.value_counts().sort_index().to_frame('images'))
-    lines = [f'{name}: {len(df)} image files, {df[label].nunique()} classes', '', counts.to_string(), '',
-             image_summary(df.path[~df.path.isin(bad)]).to_string(index=False), '']
+    return dict(data='ELPV (embedded)' if data is None else str(Path(data).absolute()), images=len(df), classes=int(df[label].nunique()),
+                counts=counts.to_dict('index'), sizes=image_summary(df.path[~df.path.isin(bad)]).to_dict('records'), unreadable=list(map(str, bad)))
+
+
+# %% ../nbs/api/10_tasks.ipynb #f5d0d784
+def describe_data(data=None, label:str='label') -> str:
+    "A text report on the images of `data`, a folder or a CSV (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
+    s = data_summary(data, label)
+    split = next(iter(s['counts'].values())).keys() != {'images'}
+    counts = pd.DataFrame.from_dict(s['counts'], orient='index').rename_axis(index=label, columns='split' if split else None)
+    sizes = pd.DataFrame(s['sizes'], columns=['width', 'height', 'mode', 'images'])
+    lines = [f"{s['data']}: {s['images']} image files, {s['classes']} classes", '', counts.to_string(), '', sizes.to_string(index=False), '']
+    bad = s['unreadable']
     lines += [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]] if bad else ['Every file opens as an image.']
     return '\n'.join(lines)
+
 
 # %% ../nbs/api/10_tasks.ipynb #777976a4
 def _elpv_split(label:str, valid_pct:float, seed:int) -> pd.DataFrame:
@@ -53,37 +69,124 @@ def _save_plot(fn):
     plt.gcf().savefig(fn, dpi=100, bbox_inches='tight')
     plt.close('all')
 
+# %% ../nbs/api/10_tasks.ipynb #a3e1b002
+def check_outside(out, data, why:str):
+    "Refuse an output folder `out` that is the data folder `data` or inside it; `why` says what would go wrong"
+    if data is not None and Path(data).is_dir() and Path(data).resolve() in [Path(out).resolve(), *Path(out).resolve().parents]:
+        raise ValueError(f"--out {out} is inside the data folder {data}: {why}. Choose a folder outside it")
+
+
+# %% ../nbs/api/10_tasks.ipynb #a3e1b005
+def check_device(device=None) -> torch.device:
+    "`device` (a name such as 'cpu', 'cuda', 'cuda:1' or 'mps') as a torch device this machine has; None is fastai's default"
+    if device is None: return default_device()
+    try: d = torch.device(device)
+    except RuntimeError: raise ValueError(f"Unknown device {device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps") from None
+    have = dict(cuda=torch.cuda.device_count(), mps=int(torch.backends.mps.is_available())).get(d.type, 1)
+    if (d.index or 0) >= have:
+        raise ValueError(f"device={device!r}: this machine has {have or 'no'} {d.type} device{'s' if have != 1 else ''}; use device='cpu' (--device cpu)")
+    return d
+
+
+# %% ../nbs/api/10_tasks.ipynb #a3e1b008
+def class_weights_for(dls, weights='balanced') -> list:
+    "A weight per class of `dls`, in vocabulary order: 'balanced' from its training labels (scikit-learn's), or the list `weights`, checked"
+    n = len(dls.vocab)
+    if weights == 'balanced':
+        ys = [int(y) for y in dls.train_ds.tls[1]]   # the labels only: no image is opened
+        return compute_class_weight('balanced', classes=np.arange(n), y=ys).tolist()
+    if len(weights) != n or not all(0 < w < math.inf for w in weights):
+        raise ValueError(f"class_weights={weights!r}: give {n} positive numbers, one per class in this order: {', '.join(map(str, dls.vocab))}; or 'balanced'")
+    return [float(w) for w in weights]
+
+
+# %% ../nbs/api/10_tasks.ipynb #a3e1b010
+def weighted_loss(dls, weights:list, pos_class=None):
+    "The loss of `cnn_learner` for `dls` with class `weights` (vocabulary order): `BinaryLoss`'s `pos_weight` for two classes, else cross-entropy's `weight`"
+    w = torch.tensor(weights, dtype=torch.float)
+    if problem_type(dls) != 'binary': return CrossEntropyLossFlat(weight=w)
+    pos = positive_index(dls, pos_class)
+    return BinaryLoss(pos, pos_weight=w[pos:pos + 1] / w[1 - pos])
+
+
+# %% ../nbs/api/10_tasks.ipynb #b7c2d001
+def backbone_size(arch:str) -> int:
+    "The image size backbone `arch` was pretrained at: the kit's table for the embedded ones, else timm's `input_size`, else 224"
+    if arch in embedded_backbones: return embedded_backbones[arch]['size']
+    import timm
+    cfg = timm.get_pretrained_cfg(arch)   # timm's own table: no download
+    return cfg.input_size[-1] if cfg is not None else 224
+
+
+# %% ../nbs/api/10_tasks.ipynb #b7c2d004
+class _KeepBest(SaveModelCallback):
+    "fastai's `SaveModelCallback`, that leaves the weights alone when no epoch was saved (every `valid_loss` NaN)"
+    def after_fit(self, **kwargs):
+        if self.last_saved_path is not None: super().after_fit(**kwargs)
+
+def _fit(fit, strategy:str, epochs:int, lr:float, early_stop:int=None) -> pd.DataFrame:
+    "Train `fit` by `strategy`, to a non-finite loss at most; with `early_stop`, to that many epochs without a lower `valid_loss`, keeping the best"
+    cbs = [TerminateOnNaNCallback()] + ([EarlyStoppingCallback(patience=early_stop), _KeepBest(fname='best')] if early_stop else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir, fit.model_dir = fit.model_dir, tmp   # where _KeepBest saves: not the output folder
+        try: fit.fine_tune(epochs, lr, cbs=cbs) if strategy == 'finetune' else fit.fit_one_cycle(epochs, lr, cbs=cbs)
+        finally: fit.model_dir = model_dir
+    return pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1])
+
+
+# %% ../nbs/api/10_tasks.ipynb #b7c2d006
+def _kept_epoch(history:pd.DataFrame, finite:bool, lr:float, early_stop:int=None) -> int:
+    "The epoch whose weights training kept: the best with `early_stop`, else the last; refused when it diverged or the weights are not `finite`"
+    valid = history.valid_loss if len(history) else pd.Series([math.nan])
+    kept = int(valid.idxmin()) if early_stop and valid.notna().any() else len(valid) - 1
+    if not (finite and math.isfinite(valid.iloc[kept])):
+        what = f'validation loss {valid.iloc[kept]:g} in epoch {kept}' if finite else 'the weights are infinite or NaN'
+        raise ValueError(f"Training diverged at learning rate {lr:g} ({what}): nothing was exported. "
+                         f"Train again with a lower --lr, e.g. {lr / 100:g}, or leave --lr out to let the finder choose")
+    return kept
+
+
+# %% ../nbs/api/10_tasks.ipynb #b7c2d009
+def _save_interpretation(learn, out:Path):
+    "Write each validation image's prediction to `out`/predictions.csv and the confusion matrix to `out`/confusion_matrix.png"
+    interp = ClassificationInterpretation.from_learner(learn)
+    interp.predictions().to_csv(out/'predictions.csv', index=False)
+    interp.plot_confusion_matrix(title=f'Confusion matrix ({len(learn.dls.valid_ds)} validation images)')
+    _save_plot(out/'confusion_matrix.png')
+
+
 # %% ../nbs/api/10_tasks.ipynb #4075ddc1
-def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8,
-          bs:int=32, strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model') -> dict:
+def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8, bs:int=32,
+          strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model',
+          early_stop:int=None, class_weights=None, device=None, workers:int=None) -> dict:
     "Train a classifier on `data` (ELPV when None) and write the model, metrics, history, predictions and plots to `out`; return the metrics"
     if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
+    check_outside(out, data, 'its plots would be read as images')
     if data is None:   # lesson 05's recipe, at ELPV's own size
         df, pos_class, size, lr = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300, lr or 3e-3
     else: df = image_table(data, label)
     set_seed(seed)
-    size = size or embedded_backbones.get(backbone, {}).get('size', 224)
-    dls = image_dls(df, label=label, size=size, bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed)
+    size = size or backbone_size(backbone)
+    dls = image_dls(df, label=label, size=size, bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed, device=check_device(device), num_workers=workers)
     _check_batch(len(dls.train_ds), bs)
-    learn = cnn_learner(dls, backbone, pos_class=pos_class)
+    weights = class_weights and class_weights_for(dls, class_weights)
+    learn = cnn_learner(dls, backbone, pos_class=pos_class, loss_func=weights and weighted_loss(dls, weights, pos_class))
     fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
     out.mkdir(parents=True, exist_ok=True)
     if lr is None:
         lr = fit.lr_find(suggest_funcs=(valley,), show_plot=True).valley
         _save_plot(out/'lr_find.png')
-    if strategy == 'finetune': fit.fine_tune(epochs, lr)
-    else: fit.fit_one_cycle(epochs, lr)
-    history = pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1])
+    history = _fit(fit, strategy, epochs, lr, early_stop)
     history.to_csv(out/'history.csv', index_label='epoch')
-    interp = ClassificationInterpretation.from_learner(learn)
-    interp.predictions().to_csv(out/'predictions.csv', index=False)
-    interp.plot_confusion_matrix(title=f'Confusion matrix ({len(dls.valid_ds)} validation images)')
-    _save_plot(out/'confusion_matrix.png')
-    learn.export(out.absolute()/'model.pkl')
+    kept = _kept_epoch(history, all(p.isfinite().all() for p in fit.model.parameters()), lr, early_stop)
     learn.export_safe(out)
-    metrics = history.iloc[-1].drop('train_loss').astype(float).to_dict()
-    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, epochs=epochs, seed=seed,
-                   train_images=len(dls.train_ds), valid_images=len(dls.valid_ds))
+    learn.export(out.absolute()/'model.pkl')
+    _save_interpretation(learn, out)
+    metrics = history.iloc[kept].drop('train_loss').astype(float).to_dict()
+    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, device=str(dls.device), epochs=epochs,
+                   epochs_trained=len(history), kept_epoch=kept, seed=seed, train_images=len(dls.train_ds), valid_images=len(dls.valid_ds),
+                   **({'class_weights': dict(zip(map(str, dls.vocab), weights))} if weights else {}))
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
     return metrics
+

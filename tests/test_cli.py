@@ -239,3 +239,99 @@ def test_elpv_trains_at_lesson_05s_rate_without_the_finder(tmp_path, monkeypatch
     for label in ('label', 'grade'):
         m = tasks.train(label=label, size=64, epochs=1, bs=8, strategy='head', out=tmp_path/label)
         assert m['lr'] == 3e-3 and not (tmp_path/label/'lr_find.png').exists(), label
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "Three classes of eight generated 32-pixel shapes: smaller than every backbone's input"
+    data = tmp_path_factory.mktemp('tiny')/'data'
+    make_shapes(data, n_per_class=8, size=32)
+    return data
+
+def test_train_refuses_to_export_a_diverged_model(tiny, tmp_path):
+    "issue 24: `--lr 1e8` ended with exit 0, valid_loss NaN and a model that predicts nothing useful"
+    r = fastai_tl('train', tiny, '--size', 32, '--epochs', 2, '--bs', 8, '--strategy', 'head', '--lr', '1e8', '--out', tmp_path/'out')
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.startswith('fastai-tl train: error: Training diverged') and 'lower --lr' in r.stderr, r.stderr
+    assert not any((tmp_path/'out'/f).exists() for f in ('model.safetensors', 'model.pkl', 'metrics.json')), list((tmp_path/'out').iterdir())
+
+def test_size_is_bounded(tmp_path, capsys):
+    "issue 24: --size 1 ended in fastai's ZeroDivisionError, --size 100000 was killed at 23.5 GB"
+    for size in ('1', '31', '2049', '100000'):
+        for command in ('train', 'clean'):
+            assert exit_of([command, tmp_path, '--size', size]) == 2, (command, size)
+            assert f"argument --size: '{size}' is not a whole number from 32 to 2048" in capsys.readouterr().err
+
+def test_train_refuses_an_out_folder_inside_the_data(tiny):
+    "issue 24: `train DATA --out DATA/model` wrote plots that the next run read as a class `model`"
+    for out in (tiny/'model', tiny/'circle'/'model', tiny):
+        msg = exit_of(['train', tiny, '--out', out, '--size', 32, '--epochs', 1, '--bs', 8, '--strategy', 'head', '--lr', '1e-3'])
+        assert msg == f'fastai-tl train: error: --out {out} is inside the data folder {tiny}: its plots would be read as images. Choose a folder outside it', msg
+    assert sorted(p.name for p in tiny.iterdir()) == ['circle', 'labels.csv', 'square', 'triangle']
+
+def test_version():
+    from importlib.metadata import version
+    r = fastai_tl('--version')
+    assert r.returncode == 0 and r.stdout.startswith(f"fastai-tl {version('fastai_tl')} (fastai {version('fastai')}, torch {version('torch')}, Python 3."), r.stdout
+
+def test_train_options_and_the_backbones_size(tmp_path):
+    "issue 21: 32-pixel images train at Lite0's 224 pixels by default; --early-stop, --class-weights, --workers, --device and --json"
+    import pandas as pd, torch
+    from fastai.learner import load_learner
+    make_shapes(tmp_path/'data', n_per_class=8, size=32)
+    for f in sorted((tmp_path/'data'/'circle').iterdir())[:4]: f.unlink()   # 4 circles, 8 squares, 8 triangles
+    r = fastai_tl('train', tmp_path/'data', '--epochs', 3, '--bs', 4, '--strategy', 'head', '--lr', '3e-2', '--early-stop', 1, '--class-weights', 'balanced',
+                  '--workers', 0, '--device', 'cpu', '--json', '--out', tmp_path/'out')
+    assert r.returncode == 0, r.stderr
+    m = json.loads(r.stdout)   # the JSON only: the table of epochs went to stderr
+    assert 'valid_loss' in r.stderr and m['out'] == str(tmp_path/'out')
+    assert (m['size'], m['device'], json.loads((tmp_path/'out'/'model.json').read_text())['size']) == (224, 'cpu', [224, 224])
+    history = pd.read_csv(tmp_path/'out'/'history.csv')
+    assert (m['kept_epoch'], m['valid_loss'], m['epochs_trained']) == (history.valid_loss.idxmin(), history.valid_loss.min(), len(history))
+    valid = pd.read_csv(tmp_path/'out'/'predictions.csv').actual.value_counts()
+    train = pd.Series(dict(circle=4, square=8, triangle=8)) - valid
+    assert m['class_weights'] == pytest.approx((train.sum() / (3 * train)).to_dict()), (m['class_weights'], train)   # balanced: n / (classes × count)
+    learn = load_learner(tmp_path/'out'/'model.pkl')
+    assert torch.allclose(learn.loss_func.func.weight, torch.tensor(list(m['class_weights'].values())))
+
+def test_device_and_workers_reach_the_data_loaders(tiny, tmp_path, monkeypatch):
+    import fastai_tl.tasks as tasks
+    seen = {}
+    def image_dls(*args, **kwargs):
+        seen.update(kwargs)
+        raise ValueError('stop here')
+    monkeypatch.setattr(tasks, 'image_dls', image_dls)
+    assert exit_of(['train', tiny, '--workers', 0, '--device', 'cpu', '--out', tmp_path/'out']) == 'fastai-tl train: error: stop here'
+    assert (seen['num_workers'], str(seen['device'])) == (0, 'cpu')
+
+def test_device_and_class_weights_are_checked(tiny, tmp_path):
+    for args, msg in [(('--device', 'tpu'), "Unknown device 'tpu': use cpu, cuda, cuda:N (the N-th GPU) or mps"),
+                      (('--device', 'cuda:99'), "device='cuda:99': this machine has"),
+                      (('--class-weights', '1,2'), 'give 3 positive numbers, one per class in this order: circle, square, triangle')]:
+        assert msg in exit_of(['train', tiny, *args, '--size', 32, '--bs', 4, '--out', tmp_path/'out']), args
+    assert exit_of(['train', tiny, '--class-weights', '1,-2']) == 2 and exit_of(['train', tiny, '--workers', '-1']) == 2
+
+def test_json_on_data_and_clean(tiny, tmp_path, capsys):
+    r = fastai_tl('data', tiny, '--json')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == dict(data=str(tiny), images=24, classes=3, counts={c: {'images': 8} for c in ('circle', 'square', 'triangle')},
+                                        sizes=[dict(width=32, height=32, mode='RGB', images=24)], unreadable=[])
+    from fastai_tl.fix import tree_md5
+    data = tmp_path/'data'
+    make_shapes(data, n_per_class=2, size=32)
+    (data/'circle'/'empty.png').write_bytes(b'')
+    before = tree_md5(data)
+    pd_report = f"path,kind,action,suggested\n{data/'circle'/'empty.png'},zero-byte,quarantine,\n"
+    (tmp_path/'report.csv').write_text(pd_report)   # a report as save_report writes it, cut to one row: no checks to run
+    out = tmp_path/'clean'
+    def clean(*args):
+        from fastai_tl.cli import main
+        main(list(map(str, ['clean', data, '--json', '--out', out, *args])))
+        return json.loads(capsys.readouterr().out)   # stdout holds the JSON only
+    facts = clean('--report', tmp_path/'report.csv')
+    assert facts['applied'] is False and facts['next'] == f"fastai-tl clean {data} --out {out} --report {tmp_path/'report.csv'} --apply", facts
+    assert facts['actions'] == [dict(action='quarantine', src=str(data/'circle'/'empty.png'), dst=str(out/'quarantine'/'circle'/'empty.png'))]
+    facts = clean('--report', tmp_path/'report.csv', '--apply')
+    assert facts['applied'] is True and not (data/'circle'/'empty.png').exists()
+    facts = clean('--undo', out/'manifest.json', '--apply')
+    assert facts['restored'] == [dict(src=str(out/'quarantine'/'circle'/'empty.png'), dst=str(data/'circle'/'empty.png'))]
+    assert tree_md5(data) == before
