@@ -10,7 +10,7 @@ import asyncio, json, socket, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib.resources import files as package_files
-import h11, numpy as np
+import numpy as np
 import uvicorn
 from fastapi import FastAPI, File, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +19,7 @@ from fastapi_offline import FastAPIOffline
 from PIL import Image
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from . import __version__
 from .predict import BadImage, Predictor, image_formats, open_image, peek_image
 
@@ -154,17 +154,16 @@ def read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:i
     return xs, names, errors
 
 # %% ../nbs/api/08_serve.ipynb #ec70d85f
-def _check_answers(pred:Predictor, model_dir):
-    "Raise a `ValueError` unless `pred`'s model answers for a plain grey image"
+def _check_answers(pred:Predictor):
+    "Raise the `Predictor`'s error (a `ValueError` naming the model) unless its model answers for a plain grey image"
     h, w = pred.meta['size']
-    try: pred.predict([Image.new('RGB', (w, h), (128, 128, 128))])
-    except ValueError as e: raise ValueError(f"Cannot serve {model_dir}: for a plain grey image {e}") from None
+    pred.predict([Image.new('RGB', (w, h), (128, 128, 128))])
 
 def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=16, max_pixels:int=40_000_000, max_request_pixels:int=100_000_000,
                max_busy:int=2, timeout_body:float=30.) -> FastAPI:
     "A FastAPI app serving the `export_safe` folder `model_dir`: POST /predict, GET /health and /labels, docs at /docs, a web page at /"
     pred, page, max_bytes = Predictor(model_dir, runtime=runtime, max_pixels=max_pixels), _page(), int(max_mb * 2**20)
-    _check_answers(pred, model_dir)
+    _check_answers(pred)
     m = pred.meta
     app = FastAPIOffline(title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=__version__,   # /docs and /redoc without a CDN
                          description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} with probabilities. "
@@ -198,12 +197,12 @@ def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=1
             detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
             return _json_error(errors[0][1].status, detail, errors=[FileError(file=n, error=str(e)) for n, e in errors])
         try: return PredictOut(predictions=pred.predict(xs, names=names, tta=tta))
-        except ValueError as e: return _json_error(503, f"The model cannot answer for {', '.join(names)}: {e}")
+        except ValueError as e: return _json_error(503, f"No answer for {', '.join(names)}: {e}")
     return app
 
 # %% ../nbs/api/08_serve.ipynb #920376fc
-class _Protocol(H11Protocol):
-    "uvicorn's HTTP/1.1 protocol with a deadline for each request head, a cap on connections, and JSON for its own errors"
+class _Protocol(AutoHTTPProtocol):
+    "uvicorn's HTTP/1.1 protocol (httptools' or h11's) with a deadline for each request head, a cap on connections, and JSON for its own errors"
     def __init__(self, *args, timeout_head:float, max_connections:int, **kwargs):
         super().__init__(*args, **kwargs)
         self.timeout_head, self.max_connections = timeout_head, max_connections
@@ -228,9 +227,8 @@ class _Protocol(H11Protocol):
 
     def send_400_response(self, msg:str):
         body = json.dumps(ErrorOut(detail=f"The request is not a valid HTTP request ({msg}): send HTTP/1.1").model_dump()).encode()
-        headers = [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode()), (b'connection', b'close')]
-        for event in (h11.Response(status_code=400, headers=headers, reason=b'Bad Request'), h11.Data(data=body), h11.EndOfMessage()):
-            self.transport.write(self.conn.send(event))
+        head = f'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n'
+        self.transport.write(head.encode() + body)
         self.transport.close()
 
 def _config(app, host:str, port:int, timeout_head:float=10., max_connections:int=100) -> uvicorn.Config:
