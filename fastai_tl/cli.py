@@ -6,7 +6,7 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/cli.html.md"""
 
 # %% ../nbs/api/10_cli.ipynb #38e7906f
 from __future__ import annotations
-import argparse, contextlib, json, math, platform, sys, warnings
+import argparse, contextlib, json, math, platform, shutil, sys, warnings
 from importlib.metadata import version
 from pathlib import Path
 
@@ -264,6 +264,7 @@ def main(argv:list=None):
             warnings.showwarning = lambda message, *_, **__: print(f'fastai-tl {args.command}: warning: {message}', file=sys.stderr)
             text, failed = _run(args)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
+        if not fp.NO_BAR: print('\r' + ' ' * shutil.get_terminal_size().columns, end='\r', flush=True)   # a bar left by a stopped fit: the message starts a line
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
         sys.exit(f'fastai-tl {args.command}: error: {msg}')
     finally: fp.NO_BAR = bars; vars(fp).pop('print', None); matplotlib.use(backend)
