@@ -208,6 +208,10 @@ def _serve_args(sub):
     s.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra')
     s.add_argument('--max-mb', type=_number(), default=10., help='largest upload per file, in MB')
     s.add_argument('--max-files', type=_count(), default=16, help='most images per request')
+    s.add_argument('--timeout-head', type=_number(), default=10., help='seconds a client has to send the head of a request')
+    s.add_argument('--timeout-body', type=_number(), default=30., help='seconds a client has to send a body, once its turn comes')
+    s.add_argument('--max-connections', type=_count(), default=100, help='most connections open at once')
+
 
 # %% ../nbs/api/10_cli.ipynb #9c1c3214
 def _versions() -> str:
@@ -244,7 +248,8 @@ def _run(args) -> tuple:
     if args.command == 'predict': return predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime)
     if args.command == 'serve':
         from fastai_tl.serve import serve
-        serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files)
+        serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files,
+              timeout_head=args.timeout_head, timeout_body=args.timeout_body, max_connections=args.max_connections)
         return None, None
 
 

@@ -155,7 +155,9 @@ def test_numbers_are_checked_before_anything_runs(tmp_path, capsys):
                         (('clean', tmp_path/'missing', '--folds', '1'), "argument --folds: '1' is not a whole number of at least 2"),
                         (('serve', tmp_path, '--port', '70000'), "argument --port: '70000' is not a whole number from 1 to 65535"),
                         (('serve', tmp_path, '--max-files', '0'), "argument --max-files: '0' is not a whole number of at least 1"),
-                        (('serve', tmp_path, '--max-mb', 'nan'), "argument --max-mb: 'nan' is not a number above 0")]:
+                        (('serve', tmp_path, '--max-mb', 'nan'), "argument --max-mb: 'nan' is not a number above 0"),
+                        (('serve', tmp_path, '--timeout-head', '0'), "argument --timeout-head: '0' is not a number above 0"),
+                        (('serve', tmp_path, '--max-connections', '0'), "argument --max-connections: '0' is not a whole number of at least 1")]:
         assert exit_of(args) == 2, args   # argparse's status for a bad command line
         assert words in capsys.readouterr().err, args
 
@@ -335,3 +337,12 @@ def test_json_on_data_and_clean(tiny, tmp_path, capsys):
     facts = clean('--undo', out/'manifest.json', '--apply')
     assert facts['restored'] == [dict(src=str(out/'quarantine'/'circle'/'empty.png'), dst=str(data/'circle'/'empty.png'))]
     assert tree_md5(data) == before
+
+def test_serve_passes_its_limits_on(tmp_path, monkeypatch):
+    "The service's timeouts and connection limit (issue 24), from the command line to `serve`"
+    import fastai_tl.serve
+    seen = {}
+    monkeypatch.setattr(fastai_tl.serve, 'serve', lambda *args, **kwargs: seen.update(kwargs))
+    from fastai_tl.cli import main
+    main(['serve', str(tmp_path), '--timeout-head', '2.5', '--timeout-body', '7', '--max-connections', '20'])
+    assert {k: seen[k] for k in ('timeout_head', 'timeout_body', 'max_connections')} == dict(timeout_head=2.5, timeout_body=7., max_connections=20)
