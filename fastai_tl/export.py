@@ -6,7 +6,7 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/export.html.md"""
 
 # %% ../nbs/api/08_export.ipynb #18de1a15
 from __future__ import annotations
-import json, numbers, warnings
+import json, math, numbers, os, warnings
 from pathlib import Path
 import numpy as np, torch, timm
 from torch import nn
@@ -20,7 +20,7 @@ from .heads import arch_args
 from .core import dist_version
 
 # %% auto #0
-__all__ = ['UnsafeModelError', 'is_count', 'read_meta', 'load_safe', 'onnx_session', 'export_onnx']
+__all__ = ['NonFiniteError', 'UnsafeModelError', 'is_count', 'read_meta', 'load_safe', 'onnx_session', 'export_onnx']
 
 # %% ../nbs/api/08_export.ipynb #7c83ec47
 def _head_config(head:nn.Sequential) -> dict:
@@ -94,9 +94,19 @@ def _check_rebuilt(rebuilt:nn.Module, model:nn.Module):
                          f"({len(diff)} tensors, e.g. {diff[:2]}; head layers {layers(model)}). A custom model needs learn.export, or your own code to rebuild it")
 
 # %% ../nbs/api/08_export.ipynb #59d53123
+class NonFiniteError(ValueError):
+    "A model whose weights, statistics or outputs are NaN or infinite, as when its training diverged"
+
+def _check_finite(model:nn.Module, what:str, todo:str):
+    "A `NonFiniteError` when a tensor of `model` holds NaN or infinity: `what` are not finite, and `todo`"
+    bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not v.isfinite().all()]
+    if bad: raise NonFiniteError(f"{what} are not finite: {len(bad)} tensor(s) hold NaN or infinite values, "
+                                 f"e.g. {bad[0]}. Training diverged (a learning rate too high?): {todo}")
+
 @patch
 def export_safe(self:Learner, path) -> Path:
     "Write the model to folder `path` without pickle: the weights to `model.safetensors`, what rebuilds and feeds the model to `model.json`"
+    _check_finite(self.model, 'The weights of the model', 'train again with a lower learning rate; nothing was written')
     meta = _describe(self)
     _check_rebuilt(_build(meta), self.model)
     path = Path(path)
@@ -104,6 +114,7 @@ def export_safe(self:Learner, path) -> Path:
     (path/'model.onnx').unlink(missing_ok=True)   # an ONNX file of an earlier model would no longer match
     save_safetensors(self.model, str(path/'model.safetensors'), metadata={'format': _format})
     (path/'model.json').write_text(json.dumps(meta, indent=2))
+    os.chmod(path/'model.safetensors', (path/'model.json').stat().st_mode & 0o777)   # not safetensors' 0600
     return path
 
 # %% ../nbs/api/08_export.ipynb #c24b7955
@@ -157,6 +168,12 @@ def _meta_checks(m:dict):
 # %% ../nbs/api/08_export.ipynb #cbbb26e2
 _write_again = 'write model.safetensors and model.json again together with learn.export_safe'
 
+def _finite_json(fn:Path):
+    "The JSON in file `fn`, refusing NaN, Infinity and numbers beyond a float's range (Python's json reads them all)"
+    def refuse(s): raise NonFiniteError(f"{fn} holds {s}, not a finite number (the model would answer NaN): {_write_again}")
+    def number(s): return x if math.isfinite(x := float(s)) else refuse(s)
+    return json.loads(fn.read_text(), parse_constant=refuse, parse_float=number)
+
 def read_meta(path:Path) -> dict:
     "The checked description in `path`/model.json of a folder written by `export_safe`"
     path = Path(path)
@@ -167,7 +184,9 @@ def read_meta(path:Path) -> dict:
         others = [p for p in sorted(path.iterdir()) if p.is_file() and 'pickle' in _looks_like(p)]
         if others: raise _refuse(others[0], _looks_like(others[0]))
         raise FileNotFoundError(f"{path} has no model.json: pass the folder written by learn.export_safe")
-    try: meta = json.loads(fn.read_text())
+    try: meta = _finite_json(fn)
+    except NonFiniteError: raise
+    except RecursionError: raise ValueError(f"{fn} is nested too deeply to be a description: {_write_again}") from None
     except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{fn} is not valid JSON ({e}): {_write_again}") from None
     if not isinstance(meta, dict) or meta.get('format') != _format: raise ValueError(f"{fn} is not a description written by learn.export_safe (format {_format!r})")
     missing = [k for k in ('backbone', 'head', 'problem', 'classes', 'size', 'resize', 'pad_mode', 'mean', 'std') if k not in meta]
@@ -194,6 +213,7 @@ def load_safe(path) -> tuple:
     model = _build(meta)
     try: load_safetensors(model, str(fn), strict=True)
     except (SafetensorError, RuntimeError) as e: raise _unloadable(fn, meta, e) from None
+    _check_finite(model, f'The weights in {fn}', f'train again with a lower learning rate, then {_write_again}')
     return model.eval(), meta
 
 # %% ../nbs/api/08_export.ipynb #18c2cba2
@@ -203,7 +223,12 @@ def onnx_session(fn:Path):
     except ImportError: raise ImportError("runtime='onnx' needs onnxruntime: pip install 'fastai_tl[onnx]'") from None
     if not fn.is_file(): raise FileNotFoundError(f"{fn} does not exist: write it with export_onnx({str(fn.parent)!r}) in Python, or from a shell with "
                                                  f"python -c \"from fastai_tl.export import export_onnx; export_onnx({str(fn.parent)!r})\"")
-    return ort.InferenceSession(str(fn), providers=['CPUExecutionProvider'])
+    from onnxruntime.capi import onnxruntime_pybind11_state as state   # onnxruntime's errors, all plain Exceptions
+    try: return ort.InferenceSession(str(fn), providers=['CPUExecutionProvider'])
+    except (state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NotImplemented) as e:
+        why = str(e).rsplit('failed:', 1)[-1].strip()
+        raise ValueError(f"{fn} is damaged or not an ONNX model that onnxruntime can run ({why}): "
+                         f"write it again with export_onnx({str(fn.parent)!r})") from None
 
 # %% ../nbs/api/08_export.ipynb #23a8176b
 def export_onnx(path, atol:float=1e-4, rtol:float=1e-4) -> Path:

@@ -6,7 +6,7 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/predict.html.md"""
 
 # %% ../nbs/api/08_predict.ipynb #666c645f
 from __future__ import annotations
-import io, warnings
+import io, os, stat, warnings
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -15,7 +15,7 @@ from fastcore.basics import store_attr
 from fastai.vision.all import patch, noop, Resize, get_image_files
 from .transforms import rgb8
 from .learner import BinaryLoss
-from .export import load_safe, read_meta, onnx_session, is_count
+from .export import load_safe, read_meta, onnx_session, is_count, NonFiniteError
 
 # %% auto #0
 __all__ = ['image_formats', 'BadImage', 'peek_image', 'open_image', 'Predictor', 'results_table']
@@ -28,10 +28,22 @@ class BadImage(ValueError):
     "An input that is not a usable image; `status` is the HTTP status the service answers with"
     def __init__(self, msg:str, status:int=422): super().__init__(msg); self.status = status
 
-def _image_bytes(src) -> bytes:
-    "The bytes of `src`, a path or bytes"
+def _nonblocking(path, flags): return os.open(path, flags | getattr(os, 'O_NONBLOCK', 0))   # a FIFO: no waiting
+
+def _read_file(fn, max_bytes:int) -> bytes:
+    "The bytes of `fn` if it is a regular file of at most `max_bytes`"
+    with open(fn, 'rb', opener=_nonblocking) as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode): raise BadImage('is not a regular file (a FIFO, device or socket): pass an image file')
+        data = f.read(max_bytes + 1) if st.st_size <= max_bytes else None   # one byte over: the file grew
+    if data is None or len(data) > max_bytes:
+        raise BadImage(f'is larger than the {max_bytes/1e6:g} MB that an image within the pixel limit can need', 413)
+    return data
+
+def _image_bytes(src, max_bytes:int) -> bytes:
+    "The bytes of `src`, a path (of a regular file of at most `max_bytes`) or bytes"
     if isinstance(src, (str, Path)):
-        try: return Path(src).read_bytes()
+        try: return _read_file(src, max_bytes)
         except OSError as e: raise BadImage(f'cannot be read: {e.strerror}') from None
     if isinstance(src, (bytes, bytearray, memoryview)): return bytes(src)
     raise BadImage(f'is a {type(src).__name__}: pass a file path, bytes or a PIL image')
@@ -41,7 +53,7 @@ def peek_image(src, max_pixels:int=40_000_000) -> Image.Image:
     "`src` opened but not decoded (only its header is read), checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`"
     img = src
     if not isinstance(src, Image.Image):
-        data = _image_bytes(src)
+        data = _image_bytes(src, 8 * max_pixels)
         if not data: raise BadImage('is empty (0 bytes)', 422)
         try:
             with warnings.catch_warnings():
@@ -101,8 +113,20 @@ class Predictor:
 
 # %% ../nbs/api/08_predict.ipynb #5e28e624
 @patch
+def _check_canvas(self:Predictor, img:Image.Image):
+    "A `BadImage` error when `img` padded to the model's shape, as fastai pads before resizing, has over `max_pixels`"
+    if self.resize.method != 'pad': return
+    (w, h), (sw, sh) = img.size, self.resize.size
+    m = max(w / sw, h / sh)   # as fastai's Resize.encodes
+    cw, ch = int(m * sw), int(m * sh)
+    if cw * ch > self.max_pixels:
+        raise BadImage(f'is {w}×{h}, padded to {cw}×{ch} = {cw*ch/1e6:.0f} million pixels for this model (resize: pad), '
+                       f'more than the limit of {self.max_pixels/1e6:.0f} million: crop it nearer to the shape {sw}×{sh}')
+
+@patch
 def image_tensor(self:Predictor, img:Image.Image) -> torch.Tensor:
     "The uint8 tensor (3, h, w) of RGB image `img` after fastai's validation resize (a centre crop by default)"
+    self._check_canvas(img)
     return torch.from_numpy(np.array(self.resize(img, split_idx=1), dtype=np.uint8)).permute(2, 0, 1)
 
 @patch
@@ -116,7 +140,12 @@ def logits(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
 def probs(self:Predictor, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
     "Class probabilities of uint8 batch `xb`; with `tta`, averaged over the image and its horizontal and vertical flips"
     views = [xb, xb.flip(3), xb.flip(2)] if tta else [xb]
-    return torch.stack([self.activation(self.logits(v)) for v in views]).mean(0)
+    p = torch.stack([self.activation(self.logits(v)) for v in views]).mean(0)
+    if not p.isfinite().all():
+        raise NonFiniteError(f"The model in {self.path} gives outputs that are not finite (NaN or infinite) for "
+                             f"{(~p.isfinite()).any(1).sum()} of {len(p)} image(s): its weights are too large to use "
+                             "(training diverged?). Train it again with a lower learning rate, and export it again")
+    return p
 
 # %% ../nbs/api/08_predict.ipynb #704db4d7
 @patch

@@ -1,5 +1,5 @@
 "Safe export and loading without pickle, the batch predictor against fastai's own predictions, and ONNX."
-import io, json, pickle, subprocess, sys, warnings
+import contextlib, io, json, os, pickle, signal, subprocess, sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from torch import nn
 from PIL import Image, ImageOps
@@ -170,7 +170,11 @@ def test_crafted_pickle_is_refused_without_running(kind, exported, tmp_path):
     for load in (load_safe, Predictor, create_app):
         with pytest.raises(UnsafeModelError) as e: load(path)
         assert 'pickle' in str(e.value) and 'it was not opened' in str(e.value)
-    with pytest.raises((UnsafeModelError, FileNotFoundError)): Predictor(path, runtime='onnx')   # reads model.json and model.onnx only
+    if kind.startswith('model.safetensors'):   # a valid model.json: the onnx runtime reads it and model.onnx, never the weights file
+        with pytest.raises(FileNotFoundError, match='model.onnx does not exist'): Predictor(path, runtime='onnx')
+    else:
+        with pytest.raises(UnsafeModelError) as e: Predictor(path, runtime='onnx')
+        assert 'pickle' in str(e.value) and 'it was not opened' in str(e.value)
     assert not marker.exists(), 'the payload ran'
 
 def test_bad_folders_say_what_is_wrong(exported, tmp_path):
@@ -221,9 +225,12 @@ def test_tta_averages_the_image_and_its_flips(exported):
     assert_close(_probs([tta], pred.classes)[0], _probs(views, pred.classes).mean(0), eps=1e-5)   # float32: a batch of three and three batches of one round differently
     assert tta['probabilities'] != views[0]['probabilities']
 
-def test_onnx_matches_pytorch_with_any_batch_size(exported, shapes):
+@pytest.fixture(scope='module')
+def onnx_file(exported): return export_onnx(exported)
+
+def test_onnx_matches_pytorch_with_any_batch_size(exported, onnx_file, shapes):
     import onnx
-    fn = export_onnx(exported)
+    fn = onnx_file
     assert fn == exported/'model.onnx' and not (exported/'model.onnx.data').exists()
     assert onnx.load(str(fn)).graph.input[0].type.tensor_type.shape.dim[0].dim_param, 'the batch axis should be dynamic'
     files = sorted((shapes/'odd').iterdir())[:5]
@@ -299,3 +306,111 @@ def test_image_tensors_are_checked_per_item(exported, shapes):
     good = pred.image_tensor(open_image(sorted((shapes/'train'/'circle').iterdir())[0]))
     recs = pred.predict([good, good.float(), good[:, :10]], names=['good', 'float', 'cropped'])
     assert 'prediction' in recs[0] and all('uint8 tensor of shape' in r['error'] for r in recs[1:]), recs
+
+# Issue 24: thin images on a pad model, non-finite models, damaged ONNX, paths that are not files, file modes, nesting
+
+@pytest.fixture(scope='module')
+def padded(shapes, tmp_path_factory):
+    "An export that pads (fastai's default reflection padding) rather than crops"
+    dls = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method='pad'), num_workers=0)
+    return cnn_learner(dls).export_safe(tmp_path_factory.mktemp('padded')/'model')
+
+def test_a_thin_image_is_refused_before_a_pad_model_pads_it(padded, shapes):
+    "fastai pads to a max(w, h)² canvas: 20,000×10 is 200,000 pixels but a 400-million-pixel canvas (2.6 GB, 6 s before the fix)"
+    pred, good = Predictor(padded), shapes/'train'/'circle'/'circle_000.png'
+    thin, line = _png(Image.new('L', (20_000, 10))), _png(Image.new('L', (39_000_000, 1)))
+    recs = pred.predict([good, thin, line, good], names=['good', 'thin', 'line', 'again'])
+    assert 'prediction' in recs[0] and recs[3]['probabilities'] == recs[0]['probabilities'], recs
+    assert 'padded to 20000×20000 = 400 million pixels' in recs[1]['error'], recs[1]
+    assert 'padded to 39000000×39000000' in recs[2]['error'] and 'more than the limit of 40 million' in recs[2]['error'], recs[2]
+    with pytest.raises(BadImage, match='padded to') as e: pred.image_tensor(open_image(thin))
+    assert e.value.status == 422
+    small = Predictor(padded, max_pixels=1_000_000)   # the canvas counts against the same limit as the image
+    assert 'padded to 1500×1500' in small.predict(_png(Image.new('L', (1500, 600))))[0]['error']
+    assert 'prediction' in small.predict(_png(Image.new('L', (900, 800))))[0]
+
+def test_a_crop_model_takes_a_thin_image(exported):
+    "Cropping never needs more pixels than the image has: only padding is limited"
+    assert 'prediction' in Predictor(exported).predict(_png(Image.new('L', (20_000, 10))))[0]
+
+@contextlib.contextmanager
+def _poisoned(learn, value):
+    "`learn` with the weights of the first output of its last layer set to `value`, restored afterwards"
+    w = learn.model[1][-1].weight.data
+    old = w[0].clone()
+    w[0] = value
+    try: yield
+    finally: w[0] = old
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_export_refuses_weights_that_are_not_finite(learn, tmp_path, value):
+    "A model whose training diverged is not written: it would answer every image with NaN"
+    with _poisoned(learn, value), pytest.raises(NonFiniteError) as e: learn.export_safe(tmp_path/'m')
+    assert 'not finite' in str(e.value) and '1.8.weight' in str(e.value) and 'nothing was written' in str(e.value), str(e.value)
+    assert not (tmp_path/'m').exists()
+
+def test_loading_refuses_weights_that_are_not_finite(learn, exported, tmp_path):
+    from safetensors.torch import save_model
+    path = _bad_copy(exported, tmp_path/'m')
+    with _poisoned(learn, float('nan')): save_model(learn.model, str(path/'model.safetensors'))
+    for load in (load_safe, Predictor):
+        with pytest.raises(NonFiniteError) as e: load(path)
+        assert str(path/'model.safetensors') in str(e.value) and 'not finite' in str(e.value), str(e.value)
+
+@pytest.mark.parametrize('text', ['"mean": [NaN, 0.5, 0.5]', '"std": [0.5, Infinity, 0.5]', '"mean": [-Infinity, 0.5, 0.5]',
+                                  '"std": [0.5, 1e999, 0.5]', '"y_range": [0, 1e400]'])
+def test_model_json_with_numbers_that_are_not_finite_is_refused(exported, tmp_path, text):
+    "Python's json reads NaN, Infinity and 1e999 (which is inf); JSON has no such numbers, and a model fed them answers NaN"
+    path = _bad_copy(exported, tmp_path/'m')
+    meta = (path/'model.json').read_text()
+    key = text.split(':')[0]
+    meta = meta.replace(key + ':', f'{text}, "_was_{key[1:]}:', 1)   # the bad value first, the original renamed aside
+    (path/'model.json').write_text(meta)
+    for load in (read_meta, load_safe, Predictor):
+        with pytest.raises(NonFiniteError) as e: load(path)
+        assert str(path/'model.json') in str(e.value) and 'not a finite number' in str(e.value), str(e.value)
+
+def test_outputs_that_are_not_finite_are_an_error_not_a_prediction(learn, shapes, tmp_path):
+    "Finite weights so large that the logits overflow: the Predictor raises rather than returning NaN probabilities (which is not JSON)"
+    with _poisoned(learn, 3e38): path = learn.export_safe(tmp_path/'m')
+    with pytest.raises(NonFiniteError) as e: Predictor(path).predict(shapes/'train'/'circle')   # probs checks either runtime's logits
+    assert 'gives outputs that are not finite (NaN or infinite) for 8 of 8 image(s)' in str(e.value) and str(path) in str(e.value), str(e.value)
+
+def test_a_damaged_onnx_file_is_named(exported, onnx_file, tmp_path):
+    path, data = _bad_copy(exported, tmp_path/'m'), onnx_file.read_bytes()
+    for bad in (data[:len(data) // 2], b'not a model at all'):
+        (path/'model.onnx').write_bytes(bad)
+        with pytest.raises(ValueError) as e: Predictor(path, runtime='onnx')
+        msg = str(e.value)
+        assert f"{path/'model.onnx'} is damaged or not an ONNX model" in msg and 'export_onnx' in msg and len(msg) < 600, msg
+
+def test_paths_that_are_not_regular_files_are_refused_without_reading(exported, shapes, tmp_path):
+    "A FIFO hung predict and /dev/zero grew it by 0.5 GB/s: only regular files are read, and never more than the pixel limit allows"
+    good, folder = shapes/'train'/'circle'/'circle_000.png', tmp_path/'folder'
+    folder.mkdir()
+    os.mkfifo(tmp_path/'x.png'); os.mkfifo(folder/'y.png')
+    (folder/'z.png').write_bytes(good.read_bytes())
+    with open(tmp_path/'huge.png', 'wb') as f: f.truncate(9_000_001)   # sparse: costs nothing on disk
+    def hung(*_): raise RuntimeError('predict hung on a path that is not a file')   # not an OSError, which predict reports per file
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try: recs = Predictor(exported, max_pixels=1_000_000).predict([tmp_path/'x.png', '/dev/zero', folder, tmp_path/'huge.png'])
+    finally: signal.alarm(0); signal.signal(signal.SIGALRM, old)
+    errs = {r['file']: r.get('error') for r in recs}
+    assert 'is not a regular file' in errs[str(tmp_path/'x.png')] and 'is not a regular file' in errs['/dev/zero'], errs
+    assert 'is not a regular file' in errs[str(folder/'y.png')] and errs[str(folder/'z.png')] is None, errs
+    assert 'larger than the 8 MB' in errs[str(tmp_path/'huge.png')], errs
+
+def test_the_weights_file_has_the_mode_of_its_sibling(learn, tmp_path):
+    "safetensors writes through a temporary file made with mode 0600 (safetensors PR #764): a service run as another user could not read it"
+    old = os.umask(0o022)
+    try: path = learn.export_safe(tmp_path/'m')
+    finally: os.umask(old)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in path.iterdir()}
+    assert modes == {'model.json': '0o644', 'model.safetensors': '0o644'}, modes
+
+def test_a_deeply_nested_model_json_is_named(exported, tmp_path):
+    path = _bad_copy(exported, tmp_path/'m')
+    (path/'model.json').write_text('[' * 100_000 + ']' * 100_000)
+    with pytest.raises(ValueError) as e: read_meta(path)
+    assert str(path/'model.json') in str(e.value) and 'nested too deeply' in str(e.value), str(e.value)
