@@ -74,7 +74,8 @@ def check_leakage(df:pd.DataFrame, group:str=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=['kind', 'key', 'splits', 'files'])
 
 # %% ../nbs/01_data.ipynb #f21379a5
-def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihedral', stats='efficientnet_lite0',
+def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihedral',
+              stats=None,   # a backbone's name or (mean, std); None: the learner adds its backbone's
               valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
     "DataLoaders from a folder, CSV or DataFrame with `path`, `label` and optional `split`; unreadable files skipped"
     df = skip_bad(read_splits(image_table(source, label)))

@@ -1,4 +1,4 @@
-"""`cnn_learner`: fastai's `vision_learner` with a head, loss and metrics that fit the problem (one logit and `BinaryLoss` for two classes), a backbone by the kit's name, and the speed callbacks
+"""`cnn_learner`: fastai's `vision_learner` with a head, loss and metrics that fit the problem (one logit and `BinaryLoss` for two classes), a backbone by the kit's name or fastai's function, its normalisation, and the speed callbacks
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/heads.html.md"""
 
@@ -13,10 +13,11 @@ from fastai.vision.all import *
 from fastai.metrics import ActivationType
 from .models import embedded_backbones, embedded_weights, load_backbone
 from .hub import torchvision_backbones
+from .transforms import backbone_stats
 
 # %% auto #0
 __all__ = ['problem_type', 'binary_metrics', 'BinaryLoss', 'positive_index', 'target_range', 'head_args', 'arch_args',
-           'speed_cbs', 'cnn_learner']
+           'backbone_name', 'backbone_norm', 'speed_cbs', 'cnn_learner']
 
 # %% ../nbs/api/05_heads.ipynb #47ecb079
 def problem_type(dls) -> str:
@@ -75,8 +76,9 @@ def head_args(dls, problem:str, pos:int=1, thresh:float=0.5, loss_func=None, met
     return 1, ifnone(loss_func, MSELossFlat()), ifnone(metrics, [mae]), ifnone(y_range, target_range(dls))
 
 # %% ../nbs/api/05_heads.ipynb #2f515676
-def arch_args(arch:str, weights=None, pretrained:bool=True) -> tuple:
-    "The architecture `vision_learner` takes for backbone `arch` (embedded, torchvision or timm), and extra arguments for it"
+def arch_args(arch:str|Callable, weights=None, pretrained:bool=True) -> tuple:
+    "The architecture `vision_learner` takes for backbone `arch` (an embedded, torchvision or timm name, or a function), and extra arguments"
+    if callable(arch): return arch, ({} if weights is None else dict(weights=weights))   # fastai's way
     if arch in embedded_backbones:
         w = weights or (embedded_weights(arch) if pretrained else None)
         return embedded_backbones[arch]['timm'], (dict(pretrained_cfg_overlay=dict(file=str(w))) if w else {})
@@ -89,6 +91,27 @@ def arch_args(arch:str, weights=None, pretrained:bool=True) -> tuple:
     if pretrained: load_backbone(arch)
     return arch, {}
 
+def backbone_name(arch:str|Callable, weights=None) -> str|Callable:
+    "The kit's name of a torchvision function it knows (given without `weights`), so that it loads as that name does; else `arch`"
+    name = getattr(arch, '__name__', None)
+    return name if weights is None and name in torchvision_backbones and getattr(torchvision.models, name) is arch else arch
+
+# %% ../nbs/api/05_heads.ipynb #39246f6f
+def _check_stats(norm:Normalize, stats:tuple, arch):
+    "Warn when `norm` normalises with other statistics than `stats`, those backbone `arch` was pretrained with"
+    got, want = [[round(float(v), 3) for v in torch.as_tensor(s).flatten()] for s in (norm.mean, norm.std)], [[round(float(v), 3) for v in s] for s in stats]
+    if got != want: warn(f"The DataLoaders normalise with mean {got[0]}, std {got[1]}, but backbone {arch!r} was pretrained with mean {want[0]}, "
+                         f"std {want[1]}: build them with image_dls(..., stats={arch!r}), or without stats so that the learner adds them")
+
+def backbone_norm(dls, arch:str|Callable, pretrained:bool=True, n_in:int=3):
+    "Add `Normalize` with backbone `arch`'s statistics to `dls` if it has none, as fastai's `vision_learner` does; warn if it has others"
+    try: stats = backbone_stats(arch)
+    except ValueError: return   # a backbone no table knows: fastai adds nothing either
+    if len(stats[0]) != n_in: return
+    norms = dls.after_batch.fs.filter(risinstance(Normalize))
+    if not norms: dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
+    elif pretrained: _check_stats(norms[0], stats, getattr(arch, '__name__', arch))
+
 # %% ../nbs/api/05_heads.ipynb #e9b57958
 def speed_cbs(device) -> list:
     "Channels-last memory format, faster on CPUs and GPUs alike, and mixed precision on a CUDA GPU"
@@ -96,16 +119,20 @@ def speed_cbs(device) -> list:
 
 # %% ../nbs/api/05_heads.ipynb #746d264b
 @delegates(vision_learner)
-def cnn_learner(dls, arch:str='efficientnet_lite0', pos_class=None, thresh:float=0.5, weights=None, pretrained:bool=True,
-                metrics=None, loss_func=None, y_range=None, **kwargs) -> Learner:
-    "A fastai `vision_learner` on backbone `arch` (embedded, torchvision or timm) with the head, loss and metrics of the problem in `dls`"
+def cnn_learner(dls, arch:str|Callable='efficientnet_lite0', normalize:bool=True, n_out:int=None, pretrained:bool=True, weights=None,
+                loss_func=None, *, metrics=None, y_range=None, pos_class=None, thresh:float=0.5, **kwargs) -> Learner:
+    "fastai's `vision_learner` on backbone `arch` (a name, embedded, torchvision or timm, or a function) with the head, loss and metrics of `dls`' problem"
     problem, pos = problem_type(dls), positive_index(dls, pos_class)
-    if problem == 'binary' and (loss_func is None or isinstance(loss_func, BinaryLoss)):   # one output: the positive class's logit
+    if problem == 'binary' and n_out in (None, 1) and (loss_func is None or isinstance(loss_func, BinaryLoss)):   # one output: the positive class's logit
         n_out, loss_func, metrics = 1, ifnone(loss_func, BinaryLoss(pos, thresh)), ifnone(metrics, binary_metrics(pos, thresh))
-    else: n_out, loss_func, metrics, y_range = head_args(dls, problem, pos, thresh, loss_func, metrics, y_range)
+    else:
+        n, loss_func, metrics, y_range = head_args(dls, problem, pos, thresh, loss_func, metrics, y_range)
+        n_out = ifnone(n_out, n)
+    arch = backbone_name(arch, weights)
+    if normalize: backbone_norm(dls, arch, pretrained, kwargs.get('n_in', 3))
     name, extra = arch_args(arch, weights, pretrained)
-    cbs = speed_cbs(dls.device) + list(kwargs.pop('cbs', []))
-    learn = vision_learner(dls, name, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained, y_range=y_range,
-                           cbs=cbs, **{**extra, **kwargs})
-    learn.problem, learn.backbone = problem, arch
+    cbs = speed_cbs(dls.device) + list(kwargs.pop('cbs', None) or [])
+    learn = vision_learner(dls, name, normalize=normalize, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained,
+                           y_range=y_range, cbs=cbs, **{**extra, **kwargs})
+    learn.problem, learn.backbone = problem, getattr(arch, '__name__', arch)
     return learn

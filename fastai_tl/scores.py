@@ -1,4 +1,4 @@
-"""What a classifier's scores say once they are computed: the probabilities of one pass kept, a table per image and one of the top losses, metrics at any threshold, and the ROC and precision-recall curves
+"""What a classifier's scores say once they are computed: the probabilities of one pass kept beside fastai's interpretation, a table per image and one of the top losses, metrics at any threshold, and the ROC and precision-recall curves
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/scores.html.md"""
 
@@ -12,27 +12,11 @@ import sklearn.metrics as skm
 from fastai.vision.all import *
 
 # %% ../nbs/api/06_scores.ipynb #afa176ab
-@patch(cls_method=True)
-def from_learner(cls:ClassificationInterpretation, learn, ds_idx:int=1, dl=None, act=None):
-    "fastai's `from_learner`, keeping the probabilities and targets of its one pass over `dl` too"
-    if dl is None: dl = learn.dls[ds_idx].new(shuffle=False, drop_last=False)
-    probs, targs, losses = learn.get_preds(dl=dl, with_loss=True, act=act)
-    interp = cls(learn, dl, losses, act)
-    interp._probs_targs = (probs, targs)
-    return interp
-
 @patch
 def probs_targs(self:ClassificationInterpretation) -> tuple:
-    "Predicted probabilities and targets of the images, from `from_learner`'s pass (or computed once, on first use)"
+    "Predicted probabilities and targets of the images of `dl`, computed on first use and kept"
     if not hasattr(self, '_probs_targs'): self._probs_targs = self.learn.get_preds(dl=self.dl, act=self.act)
     return self._probs_targs
-
-# %% ../nbs/api/06_scores.ipynb #23932b0e
-@patch
-def confusion_matrix(self:ClassificationInterpretation) -> np.ndarray:
-    "fastai's confusion matrix (actual × predicted), from the kept probabilities decoded by the learner's current rule"
-    probs, targs = self.probs_targs()
-    return skm.confusion_matrix(targs, self.learn.loss_func.decodes(probs), labels=range(len(self.vocab)))
 
 # %% ../nbs/api/06_scores.ipynb #8bae2077
 @patch

@@ -36,8 +36,11 @@ class PILImage8(PILImage):
         with Image.open(io.BytesIO(fn) if isinstance(fn, bytes) else fn) as img: return cls(rgb8(img))
 
 # %% ../nbs/api/01_transforms.ipynb #21380470
-def backbone_stats(arch:str) -> tuple:
-    "Normalisation (mean, std) that backbone `arch` was pretrained with: timm's, else ImageNet's for torchvision's families"
+def backbone_stats(arch:str|Callable) -> tuple:
+    "Normalisation (mean, std) that backbone `arch`, a name or a function such as `resnet18`, was pretrained with"
+    if callable(arch):
+        if 'stats' in model_meta.get(arch, {}): return model_meta[arch]['stats']   # fastai's own table of torchvision functions
+        arch = getattr(arch, '__name__', str(arch))
     if 'efficientnet_lite' in arch: return ([0.5]*3, [0.5]*3)   # the kit's TensorFlow Lite weights, not timm's efficientnet_lite0
     import timm
     cfg = timm.get_pretrained_cfg(arch)   # timm's own table: no download

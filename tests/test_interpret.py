@@ -67,3 +67,16 @@ def test_cam_on_other_backbones(binary, items, arch):
     if arch == 'resnet10t': assert other.cam(xb, layer='0.model.layer3').shape == (3, 64, 64)
     else:
         with pytest.raises(KeyError, match='none known for this backbone'): other.cam(xb, layer='blocks.5')
+
+def test_fastais_confusion_matrix_follows_the_threshold_as_the_kits_tables_do(binary):
+    "fastai's own `confusion_matrix` (the kit replaces it no more) decodes with `BinaryLoss`: it agrees with `predictions` at any threshold"
+    interp = ClassificationInterpretation.from_learner(binary)
+    assert ClassificationInterpretation.confusion_matrix.__module__ == 'fastai.interpret'
+    score, _ = binary_scores(interp)
+    try:
+        for t in np.quantile(score, [0.25, 0.5, 0.75]):
+            binary.loss_func.thresh = float(t)
+            p = interp.predictions()
+            cm = pd.crosstab(p.actual, p.predicted).reindex(index=list(interp.vocab), columns=list(interp.vocab), fill_value=0).values
+            assert (interp.confusion_matrix() == cm).all(), t
+    finally: binary.loss_func.thresh = 0.5
