@@ -10,6 +10,7 @@ import contextlib, hashlib, json, shutil
 from datetime import datetime, timezone
 from pathlib import Path
 import pandas as pd
+from filelock import FileLock
 from fastcore.foundation import L
 from .tables import image_table
 
@@ -36,6 +37,13 @@ def _write_json(fn:Path, d):
     tmp.write_text(json.dumps(d, indent=1))
     tmp.replace(fn)   # atomic: the manifest is never half written
 
+_locks = {}
+def _locked(manifest) -> FileLock:
+    "A lock beside `manifest`, held while one process reads, changes and writes it (re-entrant in a process)"
+    m = Path(manifest).absolute()
+    m.parent.mkdir(parents=True, exist_ok=True)
+    return _locks.setdefault(str(m), FileLock(str(m) + '.lock'))
+
 def _record(manifest, action:dict):
     "Append `action` to `manifest` on disk at once"
     d = read_manifest(manifest)
@@ -61,16 +69,19 @@ def _mkdirs(d:Path) -> list:
     d.mkdir(parents=True, exist_ok=True)
     return made
 
+def _move_row(src:Path, dst, action:str, extra:dict) -> dict:
+    return dict(action=action, src=str(src.absolute()), dst=str(_free(Path(dst).absolute())), **extra)
+
 def _move(src, dst, manifest, action, dry_run, **extra) -> dict:
     "Move file `src` to `dst` (under a free name) and record it in `manifest`; with `dry_run`, only say what would happen"
     src = Path(src)
     if not src.is_file(): raise FileNotFoundError(f"Cannot {action} {src}: there is no such file. Was it moved already? The manifest {manifest} lists every move")
-    src, dst = src.absolute(), _free(Path(dst).absolute())
-    row = dict(action=action, src=str(src), dst=str(dst), **extra)
-    if dry_run: return row
-    md5, made = _md5(src), _mkdirs(dst.parent)
-    _record(manifest, dict(row, md5=md5, made_dirs=made))   # first, so that a move cut short by a crash is on record too
-    shutil.move(src, dst)
+    if dry_run: return _move_row(src, dst, action, extra)
+    with _locked(manifest):   # another process may be moving into the same folders and manifest
+        row = _move_row(src, dst, action, extra)
+        made = _mkdirs(Path(row['dst']).parent)
+        _record(manifest, dict(row, md5=_md5(src), made_dirs=made))   # first, so that a move cut short by a crash is on record too
+        shutil.move(src, row['dst'])
     return row
 
 # %% ../nbs/api/07_fix.ipynb #3ad53d45
@@ -90,6 +101,11 @@ def _relabel_table(csv, paths, labels, manifest, label, dry_run) -> list:
     old = dict(zip(df.path, df[label].astype(str)))
     rows = [dict(action='relabel', src=p, dst=str(csv.absolute()), **{'from': old[p], 'to': l}) for p, l in new.items() if old[p] != l]
     if dry_run or not rows: return rows
+    with _locked(manifest): _write_table(csv, df, new, rows, manifest, label)
+    return rows
+
+def _write_table(csv, df, new, rows, manifest, label):
+    "Copy `csv` aside, record the relabel in `manifest`, then write the new labels"
     backup = _free(Path(manifest).absolute().parent/'backups'/csv.name)
     made = _mkdirs(backup.parent)
     shutil.copy2(csv, backup)   # undo moves this copy back over the table: the very same bytes
@@ -100,7 +116,6 @@ def _relabel_table(csv, paths, labels, manifest, label, dry_run) -> list:
     data = raw.to_csv(index=False).encode()   # UTF-8 bytes, so that the MD5 on record is the file's on every system
     _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=hashlib.md5(data).hexdigest(), made_dirs=made))
     csv.write_bytes(data)
-    return rows
 
 # %% ../nbs/api/07_fix.ipynb #2bcc3cf6
 def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
@@ -136,6 +151,11 @@ def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
     if not todo: raise ValueError(f"Every action in {m} has been undone already ({len(d['actions'])} action(s)): nothing to undo")
     rows = pd.DataFrame([dict(action=f"undo {a['action']}", src=a['dst'], dst=a['src']) for a in todo])
     if dry_run: return rows
+    with _locked(m): _undo_all(m, d, todo)
+    return rows
+
+def _undo_all(m:Path, d:dict, todo:list):
+    "Undo the actions `todo` of manifest `d` (file `m`), last first, marking each undone on disk"
     for i, a in enumerate(todo):
         if not _cut_short(a):   # one a crash cut short has nothing to put back
             if problem := _undo_problem(a):
@@ -147,7 +167,6 @@ def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
             with contextlib.suppress(OSError): Path(f).rmdir()   # only when empty
         a['undone'] = _now()
         _write_json(m, d)
-    return rows
 
 # %% ../nbs/api/07_fix.ipynb #fb84e49a
 def _actions(frames) -> pd.DataFrame:

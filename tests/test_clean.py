@@ -323,3 +323,22 @@ def test_the_command_a_dry_run_prints_for_a_report_alone_works(tmp_path, capsys)
     pd.DataFrame({'path': [elpv_df().path[0]], 'kind': ['dark'], 'action': ['quarantine'], 'suggested': [None]}).to_csv(elpv, index=False)
     assert 'read-only' in clean_command(report=elpv, out=out)
     with pytest.raises(ValueError, match='read-only'): clean_command(report=elpv, out=out, apply=True)
+
+def _apply_half(files, manifest, go):
+    "Quarantine `files` one by one into `manifest` once both processes are ready (run in a process of its own)"
+    go.wait()
+    for f in files: quarantine([f], manifest)
+
+def test_two_applies_at_once_record_every_move_and_undo_restores_the_tree(tmp_path):
+    import multiprocessing as mp
+    data, manifest = _shapes(tmp_path/'data', n=40), tmp_path/'out'/'manifest.json'
+    before, files = tree_md5(data), sorted(str(f) for f in data.rglob('*.png'))
+    ctx = mp.get_context('spawn')
+    go = ctx.Barrier(2)
+    procs = [ctx.Process(target=_apply_half, args=(files[i::2], manifest, go)) for i in (0, 1)]
+    for p in procs: p.start()   # both start moving at once, at the barrier
+    for p in procs: p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert len(read_manifest(manifest)['actions']) == len(files)   # lost records before the lock: 13 of 308 in the issue
+    undo(manifest)
+    assert tree_md5(data) == before
