@@ -107,8 +107,14 @@ def inference_table() -> list:
         lines += [f"| {k} | {v:.1f}" + (f" ± {sd[k]:.1f}" if k in sd else '') + f" | {v / base:.1f}× |" for k, v in p['images_per_s'].items()]
         lines += ['', *[f'- {line}' for line in p.get('notes', [])], '']
     if s:
-        lines += [f"Service (`fastai-tl serve`, one worker): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
+        load = f" on a shared CPU ({s['machine'].split('; ')[-1].split(', ')[-1]})" if 'load average' in s.get('machine', '') else ''
+        lines += [f"Service (`fastai-tl serve`, one worker{load}): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
                   f"{s['rps']:.1f}" + (f" ± {s['rps_sd']:.1f}" if 'rps_sd' in s else '') + f" requests/s with {s['clients']} concurrent clients. Reproduce: `python bench/service_load.py`.", '']
+        if m := s.get('mixed'):
+            rss = [r['rss_mb'] for r in m['rounds']]
+            lines[-1:-1] = [f"A mix of good uploads and {len(m['kinds']) - 1} kinds of bad ones (every other request bad), {len(rss)} rounds of "
+                            f"{m['requests_per_round']} from 8 clients: {m['server_errors']} × 5xx; the server's memory (RSS) "
+                            f"{rss[1]:.0f} MB after the warm-up round, {rss[-1]:.0f} MB after the last (largest {max(rss[1:]):.0f} MB)."]
     return lines
 
 def lesson_table() -> list:
