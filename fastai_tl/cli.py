@@ -102,7 +102,7 @@ def _predict_args(sub):
     pr.add_argument('--json', action='store_true', dest='as_json', help='print JSON instead of a table')
     pr.add_argument('--tta', action='store_true', help='average each image with its horizontal and vertical flips')
     pr.add_argument('--bs', type=_count(), default=16, help='batch size')
-    pr.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra: pip install "fastai_tl[onnx]"')
+    pr.add_argument('--runtime', choices=('torch', 'onnx', 'int8'), default='torch', help='onnx and int8 need the onnx extra: pip install "fastai_tl[onnx]"; int8, export_int8')
 
 # %% ../nbs/api/10_cli.ipynb #33635e4c
 def format_predictions(records:list, as_json:bool=False) -> str:
@@ -205,7 +205,7 @@ def _serve_args(sub):
     s.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 to reach it from other machines)')
     s.add_argument('--port', type=_count(1, 65535), default=8000, help='port to listen on')
-    s.add_argument('--runtime', choices=('torch', 'onnx'), default='torch', help='onnx needs the onnx extra')
+    s.add_argument('--runtime', choices=('torch', 'onnx', 'int8'), default='torch', help='onnx and int8 need the onnx extra')
     s.add_argument('--max-mb', type=_number(), default=10., help='largest upload per file, in MB')
     s.add_argument('--max-files', type=_count(), default=16, help='most images per request')
     s.add_argument('--timeout-head', type=_number(), default=10., help='seconds a client has to send the head of a request')

@@ -93,17 +93,19 @@ def _named(items):
         else: yield (str(it) if isinstance(it, (str, Path)) else f'image {i}'), it
 
 # %% ../nbs/api/08_predict.ipynb #5e314153
+_onnx_files = {'onnx': 'model.onnx', 'int8': 'model.int8.onnx'}   # written by export_onnx and export_int8
+
 class Predictor:
-    "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime, for files, folders, PIL images and bytes"
+    "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime (fp32 or int8), for files, folders, PIL images and bytes"
     def __init__(self, path, runtime:str='torch', bs:int=16, max_pixels:int=40_000_000):
-        if runtime not in ('torch', 'onnx'): raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch' or 'onnx'")
+        if runtime not in _onnx_files | {'torch': None}: raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch', 'onnx' or 'int8'")
         if not is_count(bs): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1")
         store_attr('runtime,bs,max_pixels')
         self.path = Path(path)
         if runtime == 'torch':
             model, self.meta = load_safe(path)
             self.model = model.to(memory_format=torch.channels_last)   # faster convolutions on CPUs
-        else: self.meta, self.session = read_meta(path), onnx_session(self.path/'model.onnx')
+        else: self.meta, self.session = read_meta(path), onnx_session(self.path/_onnx_files[runtime])
         m = self.meta
         self.classes, self.resize = m['classes'], Resize(tuple(m['size']), method=m['resize'], pad_mode=m['pad_mode'])
         self.mean, self.std = (torch.tensor(m[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
@@ -133,7 +135,7 @@ def image_tensor(self:Predictor, img:Image.Image) -> torch.Tensor:
 def logits(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
     "The model's outputs for a uint8 batch `xb`, normalised as in training"
     xb = (xb.float() / 255 - self.mean) / self.std
-    if self.runtime == 'onnx': return torch.from_numpy(self.session.run(None, {'image': xb.numpy()})[0])
+    if self.runtime != 'torch': return torch.from_numpy(self.session.run(None, {'image': xb.numpy()})[0])
     with torch.inference_mode(): return self.model(xb.contiguous(memory_format=torch.channels_last))
 
 @patch
