@@ -17,13 +17,18 @@ from fastai.vision.all import *
 __all__ = ['aug_presets', 'rgb8', 'PILImage8', 'backbone_stats', 'shift_mat', 'shear_mat', 'keras_augs', 'aug_preset']
 
 # %% ../nbs/api/01_transforms.ipynb #8ba73cc6
+_chunk = 2**20   # pixels stretched at a time: float64 arithmetic without a float64 copy of the whole image
+
 def rgb8(img) -> Image.Image:
     "An 8-bit RGB copy of PIL image `img`: 16-bit and float images are stretched from their darkest to their brightest pixel (PIL alone clips them to white)"
     if not img.mode.startswith(('I', 'F')): return img.convert('RGB')   # I, I;16, I;16B, ... and F
-    px = np.asarray(img, dtype=np.float64)
-    lo, hi = px.min(), px.max()
-    px = (px - lo) * (255 / (hi - lo)) if hi > lo else np.zeros_like(px)   # a flat image is black, not a division by zero
-    return Image.fromarray(px.round().astype(np.uint8)).convert('RGB')
+    px = np.asarray(img)   # its own dtype (uint16, int32, float32)
+    lo, hi, out = px.min(), px.max(), np.zeros(px.shape, np.uint8)   # a flat image is black, not a division by zero
+    if hi > lo:
+        scale, src, dst = 255 / (float(hi) - float(lo)), px.reshape(-1), out.reshape(-1)
+        for i in range(0, src.size, _chunk):
+            np.rint((src[i:i + _chunk] - np.float64(lo)) * scale, out=dst[i:i + _chunk], casting='unsafe')
+    return Image.fromarray(out).convert('RGB')
 
 # %% ../nbs/api/01_transforms.ipynb #c8b3fc30
 class PILImage8(PILImage):
