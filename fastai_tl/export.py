@@ -111,7 +111,7 @@ def export_safe(self:Learner, path) -> Path:
     _check_rebuilt(_build(meta), self.model)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    (path/'model.onnx').unlink(missing_ok=True)   # an ONNX file of an earlier model would no longer match
+    for fn in ('model.onnx', 'model.int8.onnx'): (path/fn).unlink(missing_ok=True)   # ONNX files of an earlier model would no longer match
     save_safetensors(self.model, str(path/'model.safetensors'), metadata={'format': _format})
     (path/'model.json').write_text(json.dumps(meta, indent=2))
     os.chmod(path/'model.safetensors', (path/'model.json').stat().st_mode & 0o777)   # not safetensors' 0600

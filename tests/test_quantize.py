@@ -39,3 +39,10 @@ def test_a_constant_calibration_is_refused_and_nothing_is_kept(trained, tmp_path
     with pytest.raises(ValueError, match='it was not kept'): export_int8(path, valid, calib=[tmp_path/'grey.png']*16)
     assert not (path/'model.int8.onnx').exists()
     with pytest.raises(FileNotFoundError): Predictor(path, runtime='int8')
+
+def test_a_new_export_removes_the_int8_model_of_the_old_weights(trained):
+    path, train, valid = trained
+    export_int8(path, valid, calib=train)
+    learn = cnn_learner(image_dls(path.parent/'shapes', size=48, bs=8))
+    learn.export_safe(path)
+    assert not (path/'model.int8.onnx').exists() and not (path/'model.onnx').exists()
