@@ -29,4 +29,5 @@ from .clean import *
 from .fix import *
 from .export import *
 from .predict import *
+from .quantize import *
 __all__ = [o for o in dir() if not o.startswith('_')]   # every name imported above, as a module without `__all__` (fastai.vision.all) exports them
