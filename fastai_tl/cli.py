@@ -265,7 +265,7 @@ def main(argv:list=None):
         fp.print = lambda *args, **kwargs: None   # a console bar prints '█\r' as it is made, whatever NO_BAR says, with this module's print
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
-            warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')   # raised inside fastai's imports; noise on a console
+            warnings.filterwarnings('ignore', message='`torch.jit.(script|interface)` is deprecated')   # raised inside fastai's and timm's imports; noise on a console
             warnings.showwarning = lambda message, *_, **__: print(f'fastai-tl {args.command}: warning: {message}', file=sys.stderr)
             text, failed = _run(args)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
