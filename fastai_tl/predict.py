@@ -7,12 +7,13 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/predict.html.md"""
 # %% ../nbs/api/08_predict.ipynb #666c645f
 from __future__ import annotations
 import io, os, stat, warnings
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import store_attr
-from fastai.vision.all import patch, noop, Resize, get_image_files
+from fastai.vision.all import patch, noop, Resize, get_image_files, defaults
 from .transforms import rgb8
 from .learner import BinaryLoss
 from .export import load_safe, read_meta, onnx_session, is_count, NonFiniteError
@@ -66,10 +67,10 @@ def peek_image(src, max_pixels:int=40_000_000) -> Image.Image:
     if w * h > max_pixels: raise BadImage(f'has {w}×{h} = {w*h/1e6:.0f} million pixels, more than the limit of {max_pixels/1e6:.0f} million', 422)
     return img
 
-def open_image(src, max_pixels:int=40_000_000) -> Image.Image:
-    "8-bit RGB image from a path, bytes or PIL image, checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`, fully decoded as in training (`rgb8`)"
+def open_image(src, max_pixels:int=40_000_000, gray:bool=False) -> Image.Image:
+    "8-bit RGB image (or L with `gray`, if it is one) from a path, bytes or PIL image, checked and decoded as in training"
     img = peek_image(src, max_pixels)
-    try: return rgb8(img)   # decodes every pixel: a truncated or corrupt file fails here
+    try: return img.convert('L') if gray and img.mode == 'L' else rgb8(img)   # decodes every pixel: a truncated file fails here
     except Exception as e: raise BadImage(f'cannot be decoded: {e}', 422) from None
 
 # %% ../nbs/api/08_predict.ipynb #233d63c8
@@ -95,12 +96,20 @@ def _named(items):
 # %% ../nbs/api/08_predict.ipynb #5e314153
 _onnx_files = {'onnx': 'model.onnx', 'int8': 'model.int8.onnx'}   # written by export_onnx and export_int8
 
+def _check_args(runtime, bs, n_workers):
+    if runtime not in _onnx_files | {'torch': None}: raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch', 'onnx' or 'int8'")
+    for k, v in dict(bs=bs, n_workers=n_workers).items():
+        if not is_count(v): raise ValueError(f"{k}={v!r}: pass a whole number of at least 1")
+
 class Predictor:
     "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime (fp32 or int8), for files, folders, PIL images and bytes"
-    def __init__(self, path, runtime:str='torch', bs:int=16, max_pixels:int=40_000_000):
-        if runtime not in _onnx_files | {'torch': None}: raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch', 'onnx' or 'int8'")
-        if not is_count(bs): raise ValueError(f"bs={bs!r}: the batch size must be a whole number of at least 1")
-        store_attr('runtime,bs,max_pixels')
+    def __init__(self, path,
+                 runtime:str='torch', # 'torch', 'onnx' (model.onnx) or 'int8' (model.int8.onnx)
+                 bs:int=16, # images per batch
+                 max_pixels:int=40_000_000, # larger images are refused
+                 n_workers:int=defaults.cpus): # threads that decode and resize the next batch while the model runs
+        _check_args(runtime, bs, n_workers)
+        store_attr('runtime,bs,max_pixels,n_workers')
         self.path = Path(path)
         if runtime == 'torch':
             model, self.meta = load_safe(path)
@@ -108,7 +117,8 @@ class Predictor:
         else: self.meta, self.session = read_meta(path), onnx_session(self.path/_onnx_files[runtime])
         m = self.meta
         self.classes, self.resize = m['classes'], Resize(tuple(m['size']), method=m['resize'], pad_mode=m['pad_mode'])
-        self.mean, self.std = (torch.tensor(m[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
+        mean, std = (torch.tensor(m[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
+        self.scale, self.shift = 1 / (255 * std), -mean / std   # (x/255 - mean)/std as one multiply-add
         self.activation, self.decide = _decision(m)
 
     def __repr__(self): return f"Predictor({str(self.path)!r}, runtime={self.runtime!r}): {self.meta['backbone']}, {self.meta['problem']}, {self.classes}"
@@ -127,14 +137,20 @@ def _check_canvas(self:Predictor, img:Image.Image):
 
 @patch
 def image_tensor(self:Predictor, img:Image.Image) -> torch.Tensor:
-    "The uint8 tensor (3, h, w) of RGB image `img` after fastai's validation resize (a centre crop by default)"
+    "The uint8 tensor (3, h, w) of RGB or grayscale image `img` after fastai's validation resize (a centre crop by default)"
     self._check_canvas(img)
-    return torch.from_numpy(np.array(self.resize(img, split_idx=1), dtype=np.uint8)).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(self.resize(img, split_idx=1), dtype=np.uint8))
+    return x.expand(3, -1, -1) if x.ndim == 2 else x.permute(2, 0, 1)   # gray: one channel resized, seen three times
+
+@patch
+def normalised(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
+    "The float batch of uint8 batch `xb`, normalised as in training"
+    return torch.addcmul(self.shift, xb.float(), self.scale)
 
 @patch
 def logits(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
-    "The model's outputs for a uint8 batch `xb`, normalised as in training"
-    xb = (xb.float() / 255 - self.mean) / self.std
+    "The model's outputs for a uint8 batch `xb`"
+    xb = self.normalised(xb)
     if self.runtime != 'torch': return torch.from_numpy(self.session.run(None, {'image': xb.numpy()})[0])
     with torch.inference_mode(): return self.model(xb.contiguous(memory_format=torch.channels_last))
 
@@ -173,20 +189,37 @@ def _checked(self:Predictor, x:torch.Tensor) -> torch.Tensor:
     return x
 
 @patch
+def _tensor(self:Predictor, src):
+    "`src` as `image_tensor` makes it (a grayscale image resized as one channel), or the `BadImage` error it gives"
+    try: return self._checked(src) if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels, gray=True))
+    except BadImage as e: return e
+
+def _prefetched(f, batches:list, n_workers:int):
+    "Each of `batches` mapped through `f` in `n_workers` threads, the next batch started before this one is used"
+    with ThreadPoolExecutor(n_workers) as ex:
+        pending = [ex.map(f, b) for b in batches[:1]]
+        for b in batches[1:] + [[]]:
+            pending.append(ex.map(f, b))
+            yield list(pending.pop(0))
+
+@patch
+def _batch_records(self:Predictor, names:list, xs:list, tta:bool) -> list:
+    "Records of one batch: `names` and `xs`, their tensors or `BadImage` errors"
+    good = [i for i, x in enumerate(xs) if isinstance(x, torch.Tensor)]
+    recs = [None if i in good else dict(file=n, error=str(x)) for i, (n, x) in enumerate(zip(names, xs))]
+    if not good: return recs
+    probs = self.probs(torch.stack([xs[i] for i in good]), tta)
+    for i, r in zip(good, self._records([names[i] for i in good], probs)): recs[i] = r
+    return recs
+
+@patch
 def predict(self:Predictor, items, names:list=None, tta:bool=False) -> list:
-    "One dict per image of `items` (paths of files or folders, PIL images, bytes, tensors from `image_tensor`; named by `names`): file, prediction and probabilities, or error"
+    "A record per image of `items` (files, folders, PIL images, bytes, `image_tensor`s): prediction and probabilities, or error"
     pairs = _pairs(items, names)
-    out = []
-    for i in range(0, len(pairs), self.bs):
-        batch, good, xs = pairs[i:i + self.bs], [], []
-        recs = [None] * len(batch)
-        for j, (name, src) in enumerate(batch):
-            try: xs.append(self._checked(src) if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels))); good.append(j)
-            except BadImage as e: recs[j] = dict(file=name, error=str(e))
-        if xs:
-            for j, r in zip(good, self._records([batch[j][0] for j in good], self.probs(torch.stack(xs), tta))): recs[j] = r
-        out += recs
-    return out
+    batches = [pairs[i:i + self.bs] for i in range(0, len(pairs), self.bs)]
+    xss = _prefetched(self._tensor, [[src for _, src in b] for b in batches], self.n_workers)
+    return [r for b, xs in zip(batches, xss) for r in self._batch_records([n for n, _ in b], xs, tta)]
+
 
 # %% ../nbs/api/08_predict.ipynb #5b10bf0b
 def results_table(records:list) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def calibration_sample(files, path, n:int=64, seed:int=0) -> list:
 def _inputs(p:Predictor, files:list) -> np.ndarray:
     "The normalised float batch that `p` feeds its model for image `files`"
     xb = torch.stack([p.image_tensor(open_image(f, p.max_pixels)) for f in files])
-    return ((xb.float() / 255 - p.mean) / p.std).numpy()
+    return p.normalised(xb).numpy()
 
 def _batches(p:Predictor, files:list, bs:int):
     "An onnxruntime calibration reader over `files`, `bs` at a time"

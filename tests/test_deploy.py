@@ -289,7 +289,7 @@ def test_damaged_or_mismatched_weights_name_the_file(exported, tmp_path):
 
 def test_batch_size_and_names_are_checked(exported, shapes):
     for bs in (0, -1, 2.5):
-        with pytest.raises(ValueError, match='the batch size must be a whole number of at least 1'): Predictor(exported, bs=bs)
+        with pytest.raises(ValueError, match='pass a whole number of at least 1'): Predictor(exported, bs=bs)
     files = sorted((shapes/'train'/'circle').iterdir())[:3]
     with pytest.raises(ValueError, match=r'1 name\(s\) for 3 item\(s\)'): Predictor(exported).predict(files, names=['a'])
     assert [r['file'] for r in Predictor(exported).predict(files, names=['a', 'b', 'c'])] == ['a', 'b', 'c']
