@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 # %% auto #0
-__all__ = ['format_predictions', 'predict_command', 'clean_command', 'main']
+__all__ = ['format_predictions', 'predict_command', 'quantize_command', 'clean_command', 'main']
 
 # %% ../nbs/api/10_cli.ipynb #4e678542
 def _count(low:int=1, high:int=None):
@@ -68,7 +68,7 @@ def _data_args(sub):
 def _train_args(sub):
     t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots', formatter_class=_DefaultsFormatter,
                        description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), '
-                                   'metrics.json, history.csv, predictions.csv, confusion_matrix.png, and when the finder chose the learning rate (your own data, no --lr) lr_find.png. '
+                                   'metrics.json, history.csv, predictions.csv, confusion_matrix.png, calibration/ (training images for quantize), and when the finder chose the learning rate (your own data, no --lr) lr_find.png. '
                                    'A run whose loss diverges exports nothing and exits with status 1.')
     t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
     t.add_argument('--label', default='label', help=_elpv_label)
@@ -120,6 +120,49 @@ def predict_command(model, paths:list, as_json:bool=False, tta:bool=False, bs:in
     if not records: raise ValueError(f"No images found in {', '.join(map(str, paths))}")
     failed = sum('error' in r for r in records)
     return format_predictions(records, as_json), (f'{failed} of {len(records)} files could not be predicted (their rows say why)' if failed else None)
+
+# %% ../nbs/api/10_cli.ipynb #d1dee28a
+def _quantize_args(sub):
+    q = sub.add_parser('quantize', help='write an int8 copy of a model for small devices (model.int8.onnx), checked against fp32',
+                       formatter_class=_DefaultsFormatter,
+                       description='Write MODEL/model.int8.onnx with onnxruntime\'s static quantization and keep it only if it decides as the fp32 '
+                                   'model does on held-out images. Then: fastai-tl predict MODEL PATH --runtime int8. Needs the onnx extra.')
+    q.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
+    q.add_argument('--calib', nargs='+', metavar='PATH', help='training images or folders to calibrate on, 64 chosen at random '
+                                                              '(default: MODEL/calibration, which train writes)')
+    q.add_argument('--check', nargs='+', metavar='PATH', help='held-out images or folders to compare int8 with fp32 on '
+                                                              '(default: the validation images in MODEL/predictions.csv, which train writes)')
+    q.add_argument('--min-agree', type=_number(0, 1), default=0.95, help='least share of held-out images decided as fp32 decides')
+    q.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+
+def _images(paths) -> list:
+    "The image files of `paths`, files or folders"
+    from fastai.vision.all import get_image_files
+    return [f for p in map(Path, paths) for f in (sorted(get_image_files(p)) if p.is_dir() else [p])]
+
+def _held_out(model:Path, check) -> list:
+    "Images to check an int8 model on: `check`, or the validation images of `model`/predictions.csv"
+    if check: return _images(check)
+    if not (model/'predictions.csv').exists():
+        raise ValueError(f'{model} has no predictions.csv (fastai-tl train writes it): pass held-out images with --check')
+    import pandas as pd
+    return [Path(p) for p in pd.read_csv(model/'predictions.csv').path]
+
+def quantize_command(model, calib=None, check=None, min_agree:float=0.95, as_json:bool=False) -> str:
+    "What `fastai-tl quantize` prints after writing `model`/model.int8.onnx"
+    from fastai_tl.quantize import export_int8, int8_agreement
+    model = Path(model)
+    check = _held_out(model, check)
+    held = {f.absolute() for f in check}
+    calib = calib and [f for f in _images(calib) if f.absolute() not in held]   # held-out images stay held out
+    fn = export_int8(model, check, calib=calib, min_agree=min_agree)
+    facts = dict(model=str(fn), int8_mb=round(fn.stat().st_size / 1e6, 1), fp32_mb=round((model/'model.onnx').stat().st_size / 1e6, 1),
+                 calibration_images=len(list((model/'calibration').iterdir())), held_out_images=len(check),
+                 agreement=round(int8_agreement(model, check), 4))
+    if as_json: return json.dumps(facts, indent=2)
+    return (f"Wrote {fn}: {facts['int8_mb']} MB (fp32 {facts['fp32_mb']} MB), calibrated on {facts['calibration_images']} images; "
+            f"decides as fp32 on {facts['agreement']:.1%} of {len(check)} held-out images.\n"
+            f"Predict with it: fastai-tl predict {model} PATH --runtime int8")
 
 # %% ../nbs/api/10_cli.ipynb #5f4a8e53
 def _clean_args(sub):
@@ -219,11 +262,11 @@ def _versions() -> str:
     return f"fastai-tl {version('fastai_tl')} (fastai {version('fastai')}, torch {version('torch')}, Python {platform.python_version()})"
 
 def _parser() -> argparse.ArgumentParser:
-    "The parser of `fastai-tl` and its five commands"
+    "The parser of `fastai-tl` and its six commands"
     p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, offline by default.')
     p.add_argument('--version', action='version', version=_versions(), help="print the versions of the kit, fastai, PyTorch and Python, and exit")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    for add in (_data_args, _train_args, _clean_args, _predict_args, _serve_args): add(sub)
+    for add in (_data_args, _train_args, _clean_args, _predict_args, _quantize_args, _serve_args): add(sub)
     return p
 
 
@@ -246,6 +289,7 @@ def _run(args) -> tuple:
     if args.command == 'clean':
         return clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance, args.as_json), None
     if args.command == 'predict': return predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime)
+    if args.command == 'quantize': return quantize_command(args.model, args.calib, args.check, args.min_agree, args.as_json), None
     if args.command == 'serve':
         from fastai_tl.serve import serve
         serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files,

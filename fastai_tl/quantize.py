@@ -64,6 +64,9 @@ def _check_agreement(fn:Path, agree:float, min_agree:float, n:int):
     raise ValueError(f"The int8 model decided as the fp32 model on {agree:.1%} of {n} held-out images, less than min_agree={min_agree:.0%}: "
                      "it was not kept. Calibrate on a sample of real training images (calib=...), or keep the fp32 model")
 
+def _check_calibration(files:list, path:Path):
+    if not files: raise ValueError(f"No calibration images in {path/'calibration'}: pass calib=, a few dozen training images (or their folder)")
+
 def export_int8(path, check, calib=None, min_agree:float=0.95, bs:int=16) -> Path:
     "Write `path`/model.int8.onnx, calibrated on `calib` images (or `path`/calibration), if it agrees with fp32 on `check` images"
     from onnxruntime.quantization import quantize_static, quant_pre_process, QuantFormat, QuantType
@@ -71,6 +74,7 @@ def export_int8(path, check, calib=None, min_agree:float=0.95, bs:int=16) -> Pat
     if not (path/'model.onnx').exists(): export_onnx(path)
     if calib is not None: calibration_sample(calib, path)
     calib, fn = sorted(get_image_files(path/'calibration')), path/'model.int8.onnx'
+    _check_calibration(calib, path)
     with tempfile.TemporaryDirectory() as tmp:
         # the symbolic shape inference fails on these graphs; ONNX's own shape inference is enough
         quant_pre_process(str(path/'model.onnx'), f'{tmp}/pre.onnx', skip_symbolic_shape=True)

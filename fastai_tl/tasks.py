@@ -18,6 +18,7 @@ from .checks import find_bad_images, image_summary
 from .models import embedded_backbones
 from .heads import BinaryLoss, positive_index, problem_type
 from .learner import cnn_learner
+from .quantize import calibration_sample
 from .export import export_safe   # the safe model folder; fastai_tl.serve (and FastAPI) is not needed to write one
 from .scores import predictions   # patches ClassificationInterpretation: each validation image's actual and predicted class
 
@@ -182,6 +183,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     kept = _kept_epoch(history, all(p.isfinite().all() for p in fit.model.parameters()), lr, early_stop)
     learn.export_safe(out)
     learn.export(out.absolute()/'model.pkl')
+    calibration_sample(list(dls.train_ds.items.path), out)   # for `fastai-tl quantize`
     _save_interpretation(learn, out)
     metrics = history.iloc[kept].drop('train_loss').astype(float).to_dict()
     metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, device=str(dls.device), epochs=epochs,

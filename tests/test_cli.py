@@ -45,7 +45,7 @@ def test_bad_input_ends_with_a_message_not_a_traceback(tmp_path):
 
 def test_help_lists_the_commands():
     r = fastai_tl('--help')
-    assert r.returncode == 0 and re.findall(r'^ {4}(\w+)\s', r.stdout, re.M) == ['data', 'train', 'clean', 'predict', 'serve'], r.stdout
+    assert r.returncode == 0 and re.findall(r'^ {4}(\w+)\s', r.stdout, re.M) == ['data', 'train', 'clean', 'predict', 'quantize', 'serve'], r.stdout
 
 def test_the_command_line_is_parsed_before_fastai_is_imported():
     "--help and a bad option answer at once: the seconds of importing fastai and torch come after parsing"
@@ -70,7 +70,7 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"fastai-tl train: warning: Skipped 1 file(s) that cannot be read as images (left in place): {tmp_path/'data'/'triangle'/'broken.png'}" in r.stderr
     assert 'warnings.warn' not in r.stderr, r.stderr   # one line per warning, without Python's source line
-    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'model.json', 'model.safetensors', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png'}
+    assert {p.name for p in (tmp_path/'out').iterdir()} == {'model.pkl', 'model.json', 'model.safetensors', 'metrics.json', 'history.csv', 'predictions.csv', 'lr_find.png', 'confusion_matrix.png', 'calibration'}
     assert 'accuracy' in r.stdout and 'Written to' in r.stdout
     assert r.stdout.startswith('epoch') and '█' not in r.stdout and '\r' not in r.stdout, r.stdout[:100]   # piped: no progress bar
     r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', tmp_path/'data'/'square'/'square_000.png', '--json')
@@ -82,6 +82,19 @@ def test_train_writes_model_metrics_and_plots(tmp_path):
     r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', tmp_path/'notes.txt')
     assert r.returncode == 1 and 'notes.txt' in r.stdout and 'circle_007.png' in r.stdout, (r.stdout, r.stderr)   # every row printed
     assert 'fastai-tl predict: 1 of 9 files could not be predicted' in r.stderr, r.stderr
+
+def test_quantize_writes_an_int8_model_that_predict_runs(tmp_path):
+    make_shapes(tmp_path/'data', n_per_class=16, size=64)
+    r = fastai_tl('train', tmp_path/'data', '--size', 48, '--epochs', 4, '--bs', 8, '--strategy', 'finetune', '--lr', '3e-3', '--out', tmp_path/'out')
+    assert r.returncode == 0, r.stderr
+    r = fastai_tl('quantize', tmp_path/'out', '--min-agree', '0.8', '--json')   # the default check is tested in test_quantize.py
+    assert r.returncode == 0, r.stderr
+    facts = json.loads(r.stdout)
+    assert facts['held_out_images'] == 12 and facts['calibration_images'] == 36 and facts['int8_mb'] < facts['fp32_mb'] / 3, facts
+    r = fastai_tl('predict', tmp_path/'out', tmp_path/'data'/'circle', '--runtime', 'int8', '--json')
+    assert r.returncode == 0 and len(json.loads(r.stdout)) == 16, r.stderr
+    r = fastai_tl('quantize', tmp_path/'data')
+    assert r.returncode == 1 and 'has no predictions.csv (fastai-tl train writes it): pass held-out images with --check' in r.stderr, r.stderr
 
 def test_predict_refuses_a_pickle_and_reports_bad_files(tmp_path):
     import pickle
