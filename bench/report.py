@@ -105,9 +105,14 @@ def inference_table() -> list:
                   '| predictor | images/s (± SD over runs) | × the `learn.predict` loop |', '|---|---|---|']
         base, sd = next(iter(p['images_per_s'].values())), p.get('sd', {})
         lines += [f"| {k} | {v:.1f}" + (f" ± {sd[k]:.1f}" if k in sd else '') + f" | {v / base:.1f}× |" for k, v in p['images_per_s'].items()]
+        if q := p.get('int8'):
+            lines += ['', f"Accuracy of the model that `fastai-tl train` writes with its defaults, on its {q['n_valid']} validation cells: "
+                          f"fp32 {100*q['accuracy_fp32']:.2f}%, int8 {100*q['accuracy_int8']:.2f}%; model.onnx {q['mb_fp32']:.1f} MB, "
+                          f"model.int8.onnx {q['mb_int8']:.1f} MB (`fastai-tl quantize`)."]
         lines += ['', *[f'- {line}' for line in p.get('notes', [])], '']
     if s:
-        load = f" on a shared CPU ({s['machine'].split('; ')[-1].split(', ')[-1]})" if 'load average' in s.get('machine', '') else ''
+        avg = s.get('machine', '').split('load average ')[-1].split(';')[0]
+        load = f" on a shared CPU (load average {avg})" if 'load average' in s.get('machine', '') and float(avg) > 2 else ''   # above the 2 cores
         lines += [f"Service (`fastai-tl serve`, one worker{load}): one image p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; "
                   f"{s['rps']:.1f}" + (f" ± {s['rps_sd']:.1f}" if 'rps_sd' in s else '') + f" requests/s with {s['clients']} concurrent clients. Reproduce: `python bench/service_load.py`.", '']
         if m := s.get('mixed'):

@@ -6,7 +6,8 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/quantize.html.md"""
 
 # %% ../nbs/api/08_quantize.ipynb #2915ad18
 from __future__ import annotations
-import random, shutil, tempfile
+import logging, random, shutil, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 from fastai.vision.all import get_image_files
@@ -64,6 +65,13 @@ def _check_agreement(fn:Path, agree:float, min_agree:float, n:int):
     raise ValueError(f"The int8 model decided as the fp32 model on {agree:.1%} of {n} held-out images, less than min_agree={min_agree:.0%}: "
                      "it was not kept. Calibrate on a sample of real training images (calib=...), or keep the fp32 model")
 
+@contextmanager
+def _quiet():
+    "Silence onnxruntime's quantizer, which logs to the root logger (e.g. that a head's 1-d weights have no channel axis)"
+    logging.disable(logging.WARNING)
+    try: yield
+    finally: logging.disable(logging.NOTSET)
+
 def _check_calibration(files:list, path:Path):
     if not files: raise ValueError(f"No calibration images in {path/'calibration'}: pass calib=, a few dozen training images (or their folder)")
 
@@ -75,7 +83,7 @@ def export_int8(path, check, calib=None, min_agree:float=0.95, bs:int=16) -> Pat
     if calib is not None: calibration_sample(calib, path)
     calib, fn = sorted(get_image_files(path/'calibration')), path/'model.int8.onnx'
     _check_calibration(calib, path)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _quiet():
         # the symbolic shape inference fails on these graphs; ONNX's own shape inference is enough
         quant_pre_process(str(path/'model.onnx'), f'{tmp}/pre.onnx', skip_symbolic_shape=True)
         quantize_static(f'{tmp}/pre.onnx', str(fn), _batches(Predictor(path, runtime='onnx'), calib, bs),

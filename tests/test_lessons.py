@@ -18,7 +18,7 @@ def colab_line():
 
 def install_cell(nb):
     "The first cell a lesson needs: the README's line, with the extras the lesson uses, run only where /content exists"
-    extras = '[onnx]' if any('onnx' in s for s in cells(nb)[1:]) else ''
+    extras = '[onnx]' if any(re.search('onnx|int8|quantize', s) for s in cells(nb)[1:]) else ''
     return '#| hide\n! [ -e /content ] && ' + colab_line().replace('"fastai_tl @', f'"fastai_tl{extras} @')
 
 @pytest.mark.parametrize('nb', LESSONS, ids=[p.stem for p in LESSONS])
