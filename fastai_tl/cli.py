@@ -135,14 +135,10 @@ def _quantize_args(sub):
     q.add_argument('--min-agree', type=_number(0, 1), default=0.95, help='least share of held-out images decided as fp32 decides')
     q.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
 
-def _images(paths) -> list:
-    "The image files of `paths`, files or folders"
-    from fastai.vision.all import get_image_files
-    return [f for p in map(Path, paths) for f in (sorted(get_image_files(p)) if p.is_dir() else [p])]
-
 def _held_out(model:Path, check) -> list:
     "Images to check an int8 model on: `check`, or the validation images of `model`/predictions.csv"
-    if check: return _images(check)
+    from fastai_tl.quantize import image_list
+    if check: return image_list(check)
     if not (model/'predictions.csv').exists():
         raise ValueError(f'{model} has no predictions.csv (fastai-tl train writes it): pass held-out images with --check')
     import pandas as pd
@@ -150,11 +146,11 @@ def _held_out(model:Path, check) -> list:
 
 def quantize_command(model, calib=None, check=None, min_agree:float=0.95, as_json:bool=False) -> str:
     "What `fastai-tl quantize` prints after writing `model`/model.int8.onnx"
-    from fastai_tl.quantize import export_int8, int8_agreement
+    from fastai_tl.quantize import export_int8, int8_agreement, image_list
     model = Path(model)
     check = _held_out(model, check)
     held = {f.absolute() for f in check}
-    calib = calib and [f for f in _images(calib) if f.absolute() not in held]   # held-out images stay held out
+    calib = calib and [f for f in image_list(calib) if f.absolute() not in held]   # held-out images stay held out
     fn = export_int8(model, check, calib=calib, min_agree=min_agree)
     facts = dict(model=str(fn), int8_mb=round(fn.stat().st_size / 1e6, 1), fp32_mb=round((model/'model.onnx').stat().st_size / 1e6, 1),
                  calibration_images=len(list((model/'calibration').iterdir())), held_out_images=len(check),

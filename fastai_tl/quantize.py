@@ -15,16 +15,17 @@ from .export import onnx_session, export_onnx
 from .predict import Predictor, open_image
 
 # %% auto #0
-__all__ = ['calibration_sample', 'int8_agreement', 'export_int8']
+__all__ = ['image_list', 'calibration_sample', 'int8_agreement', 'export_int8']
 
 # %% ../nbs/api/08_quantize.ipynb #4b0b9394
-def _image_list(files) -> list:
-    "The images of a folder, or a list of image files"
-    return sorted(get_image_files(files)) if isinstance(files, (str, Path)) and Path(files).is_dir() else list(files)
+def image_list(paths) -> list:
+    "The image files of `paths`: a folder, or a list of image files and folders"
+    paths = [paths] if isinstance(paths, (str, Path)) else paths
+    return [Path(f) for p in paths for f in (sorted(get_image_files(p)) if Path(p).is_dir() else [p])]
 
 def calibration_sample(files, path, n:int=64, seed:int=0) -> list:
     "Copy `n` of image `files` (or the images in a folder), chosen at random, into `path`/calibration"
-    files = _image_list(files)
+    files = image_list(files)
     dest = Path(path)/'calibration'
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -88,6 +89,6 @@ def export_int8(path, check, calib=None, min_agree:float=0.95, bs:int=16) -> Pat
         quant_pre_process(str(path/'model.onnx'), f'{tmp}/pre.onnx', skip_symbolic_shape=True)
         quantize_static(f'{tmp}/pre.onnx', str(fn), _batches(Predictor(path, runtime='onnx'), calib, bs),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    check = _image_list(check)
+    check = image_list(check)
     _check_agreement(fn, int8_agreement(path, check, bs), min_agree, len(check))
     return fn

@@ -149,7 +149,7 @@ def read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:i
             total += img.width * img.height   # counted before decoding
             if total > max_request_pixels:
                 raise BadImage(f'takes the request to {total/1e6:.3g} million pixels, more than the limit of {max_request_pixels/1e6:.3g} million per request: send fewer or smaller images', 413)
-            xs.append(to_tensor(open_image(img, max_pixels))); names.append(name)   # the full-size image is dropped here
+            xs.append(to_tensor(open_image(img, max_pixels, gray=True))); names.append(name)   # the full-size image is dropped here
         except BadImage as e: errors.append((name, e))
     return xs, names, errors
 
