@@ -24,7 +24,7 @@ from .scores import predictions   # patches ClassificationInterpretation: each v
 
 
 # %% auto #0
-__all__ = ['data_summary', 'describe_data', 'check_outside', 'check_device', 'class_weights_for', 'weighted_loss',
+__all__ = ['data_summary', 'describe_data', 'elpv_split', 'check_outside', 'check_device', 'class_weights_for', 'weighted_loss',
            'backbone_size', 'train']
 
 # %% ../nbs/api/10_tasks.ipynb #5d1a7c20
@@ -53,8 +53,8 @@ def describe_data(data=None, label:str='label') -> str:
 
 
 # %% ../nbs/api/10_tasks.ipynb #777976a4
-def _elpv_split(label:str, valid_pct:float, seed:int) -> pd.DataFrame:
-    "The embedded ELPV cells split as in the paper (stratified by defect probability and cell type), labelled by `label`"
+def elpv_split(label:str='label', valid_pct:float=0.25, seed:int=42) -> pd.DataFrame:
+    "The embedded ELPV cells, split as in the paper (by defect probability and cell type)"
     if label not in ('label', 'grade'):
         raise ValueError(f"ELPV has two tasks: label 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1); not {label!r}")
     return split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed)
@@ -165,7 +165,7 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     start, out = time.time(), Path(out)
     check_outside(out, data, 'its plots would be read as images')
     if data is None:   # lesson 05's recipe, at ELPV's own size
-        df, pos_class, size, lr = _elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300, lr or 3e-3
+        df, pos_class, size, lr = elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300, lr or 3e-3
     else: df = image_table(data, label)
     set_seed(seed)
     size = size or backbone_size(backbone)

@@ -250,7 +250,7 @@ def test_elpv_trains_at_lesson_05s_rate_without_the_finder(tmp_path, monkeypatch
     import fastai_tl.tasks as tasks
     from fastai_tl.data import elpv_df, split_df
     small = split_df(elpv_df().groupby('grade').head(8), valid_pct=0.25, stratify=['grade'], seed=0)   # a few real cells of each grade: seconds, not minutes
-    monkeypatch.setattr(tasks, '_elpv_split', lambda label, valid_pct, seed: small)
+    monkeypatch.setattr(tasks, 'elpv_split', lambda label, valid_pct, seed: small)
     for label in ('label', 'grade'):
         m = tasks.train(label=label, size=64, epochs=1, bs=8, strategy='head', out=tmp_path/label)
         assert m['lr'] == 3e-3 and not (tmp_path/label/'lr_find.png').exists(), label
