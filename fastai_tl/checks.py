@@ -1,4 +1,4 @@
-"""The validation behind `fastai_tl.data`: each check raises or warns with a message that names what is wrong, in which file or column, and what to do next
+"""The checks behind `fastai_tl.data`: each says what is wrong, where, and what to do next
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/checks.html.md"""
 
@@ -14,6 +14,7 @@ from PIL import Image
 from fastcore.parallel import parallel
 from fastai.vision.utils import verify_image
 from .tables import split_names
+from .errors import KitError
 
 # %% auto #0
 __all__ = ['check_columns', 'check_split', 'check_strata', 'check_split_table', 'check_labels', 'read_splits', 'find_bad_images',
@@ -21,97 +22,110 @@ __all__ = ['check_columns', 'check_split', 'check_strata', 'check_split_table', 
 
 # %% ../nbs/api/01_checks.ipynb #afa73fab
 def check_columns(df:pd.DataFrame, cols:list):
-    "Raise a KeyError naming the first of `cols` that `df` lacks, and the columns it has"
-    for c in cols:
-        if c not in df.columns: raise KeyError(f"No column {c!r} in the table; the columns are: {', '.join(map(str, df.columns))}")
+    "Raise naming the first of `cols` that `df` lacks"
+    missing = [c for c in cols if c not in df.columns]
+    if missing: raise KitError(f"No column {missing[0]!r} in the table; the columns are: {', '.join(map(str, df))}")
 
 # %% ../nbs/api/01_checks.ipynb #1dbd962a
 def check_split(df:pd.DataFrame, valid_pct:float, test_pct:float, stratify:list, group:str|None):
-    "Raise when `split_df`'s arguments make no split of `df`: a missing column, a row without a group, or fractions that do not add up"
+    "Raise unless `split_df`'s arguments make a split of `df`"
     check_columns(df, stratify + ([group] if group else []))
     if group and df[group].isna().any():
-        raise ValueError(f"Column {group!r} has {df[group].isna().sum()} missing value(s): every row needs a group. Fill them in, or drop those rows: df[df[{group!r}].notna()]")
+        raise KitError(f"Column {group!r} has {df[group].isna().sum()} missing value(s): fill them in or drop the rows")
     if not (0 < valid_pct and 0 <= test_pct and valid_pct + test_pct < 1):
-        raise ValueError(f"valid_pct={valid_pct} and test_pct={test_pct} make no split: pass fractions with 0 < valid_pct, 0 <= test_pct and valid_pct + test_pct < 1, e.g. 0.15 and 0.15")
+        raise KitError(f"valid_pct={valid_pct}, test_pct={test_pct}: pass 0 < valid_pct, valid_pct + test_pct < 1")
 
 # %% ../nbs/api/01_checks.ipynb #ba975046
-def check_strata(strat:pd.Series|None, groups:pd.Series|None, frac:float, stratify:list, group:str|None):
-    "Raise when holding out `frac` of the rows cannot put each class of `strat` on both sides, or keep each of the `groups` whole"
-    if groups is not None and groups.nunique() < 2: raise ValueError(f"Column {group!r} holds only one group: a grouped split needs at least 2. Add groups, or split without `group`")
+def _check_grouped(strat, groups, frac, what, group):
+    "Raise when too few groups or images to hold out `frac` by group and class"
+    n = max(2, round(1/frac))   # its folds
+    if groups.nunique() < n:
+        raise KitError(f"Column {group!r} has {groups.nunique()} groups, too few to hold out {frac:.0%} (needs {n}): "
+                       f"raise valid_pct or test_pct to {1/groups.nunique():.2f}, split by group alone, or add groups")
+    if (biggest := strat.value_counts().max()) < n:
+        raise KitError(f"Every class of {what} has fewer than {n} images, too few to hold out {frac:.0%}: "
+                       f"raise valid_pct or test_pct to {1/biggest:.2f}, split by group alone, or add images")
+
+def _check_stratified(strat, frac, what):
+    "Raise unless holding out `frac` leaves every class on both sides"
+    counts, n = strat.value_counts(), len(strat)
+    held = math.ceil(frac*n)
+    small = f"class {counts.idxmin()!r} of {what} has {counts.min()} image(s)"
+    if counts.min() < 2: raise KitError(f"The {small}: a stratified split needs 2 of each; add some or drop it")
+    if min(held, n - held) < len(counts):
+        raise KitError(f"Holding out {held} of {n} images cannot put all {len(counts)} classes of {what} on each side: "
+                       f"{'raise' if held < len(counts) else 'lower'} valid_pct or test_pct, or add images")
+
+def check_strata(strat:pd.Series|None, # each row's class, or None
+                 groups:pd.Series|None, # each row's group, or None
+                 frac:float, stratify:list, group:str|None):
+    "Raise unless `frac` can be held out with groups whole and classes on both sides"
+    if groups is not None and groups.nunique() < 2:
+        raise KitError(f"Column {group!r} holds only one group: add groups, or split without it")
     what = '|'.join(stratify)
-    if groups is not None and strat is not None:
-        n_splits = max(2, round(1/frac))
-        if groups.nunique() < n_splits:
-            raise ValueError(f"Column {group!r} has {groups.nunique()} groups, too few to hold out {frac:.0%} in a grouped, stratified split (that needs {n_splits}): "
-                             f"raise valid_pct (or test_pct) to {1/groups.nunique():.2f} or more, split by group alone, or add groups")
-        if (biggest := strat.value_counts().max()) < n_splits:
-            raise ValueError(f"Every class of {what} has fewer than {n_splits} images, too few to hold out {frac:.0%} by groups and classes at once: "
-                             f"raise valid_pct (or test_pct) to {1/biggest:.2f} or more, split by group alone, or add images")
-    elif strat is not None:
-        counts, n = strat.value_counts(), len(strat)
-        held, small = math.ceil(frac*n), f"class {counts.idxmin()!r} of {what} has {counts.min()} image(s)"
-        if counts.min() < 2: raise ValueError(f"The {small}: a stratified split needs at least 2 of each class. Add images of it, or drop the class")
-        if min(held, n - held) < len(counts):
-            raise ValueError(f"Holding out {held} of {n} images cannot put each of the {len(counts)} classes of {what} on both sides (the smallest, {small}): "
-                             f"{'raise' if held < len(counts) else 'lower'} valid_pct (or test_pct), add images, or drop the rare classes")
+    if groups is not None and strat is not None: _check_grouped(strat, groups, frac, what, group)
+    elif strat is not None: _check_stratified(strat, frac, what)
 
 # %% ../nbs/api/01_checks.ipynb #d35d5c8e
 def check_split_table(df:pd.DataFrame, group:str|None=None):
-    "Raise when `df` has no `split`, `path` or `group` column, or a file that does not exist; warn about rows without a group"
-    if 'split' not in df.columns: raise ValueError("The table has no `split` column: split it first, e.g. check_leakage(split_df(df, group='patient'), group='patient')")
+    "Raise unless `df` has `split`, `path` and `group` columns, and its files"
+    if 'split' not in df.columns: raise KitError("The table has no `split` column: split it first with `split_df`")
     check_columns(df, ['path'] + ([group] if group else []))
     missing = [p for p in df.path if not Path(p).is_file()]
-    if missing: raise FileNotFoundError(f"{len(missing)} file(s) in the table do not exist, e.g. {missing[0]}: fix their paths or drop those rows")
-    if group and df[group].isna().any(): warnings.warn(f"{df[group].isna().sum()} row(s) have no {group!r}: they were not checked for group leakage")
+    if missing: raise FileNotFoundError(f"{len(missing)} file(s) in the table do not exist, e.g. {missing[0]}")
+    if group and df[group].isna().any(): warnings.warn(f"{df[group].isna().sum()} row(s) have no {group!r}: unchecked")
 
 # %% ../nbs/api/01_checks.ipynb #d2e4b18f
 def check_labels(df:pd.DataFrame, label:str):
     "Raise when an image has no label or there are fewer than two classes"
     missing = df[label].isna()
-    if missing.any():
-        raise ValueError(f"{missing.sum()} image(s) have no {label!r}, e.g. {df.path[missing].iloc[0]}. In a folder, files directly inside train/, valid/ or test/ "
-                         f"(an unlabelled test set) have no class: move them out of it. In a table, keep the labelled rows: df[df[{label!r}].notna()]")
+    if missing.any():   # in a folder: files directly in train/, valid/ or test/
+        raise KitError(f"{missing.sum()} image(s) have no {label!r}, e.g. {df.path[missing].iloc[0]}: label or drop it")
     if df[label].nunique() < 2:
-        raise ValueError(f"Only one class ({df[label].iloc[0]!r}) in column {label!r}: a classifier needs at least two. "
-                         "Check the folder layout (one sub-folder per class) or the label column")
+        raise KitError(f"Only one class ({df[label].iloc[0]!r}) in {label!r}: a classifier needs two or more")
 
 # %% ../nbs/api/01_checks.ipynb #80c83271
 def read_splits(df:pd.DataFrame) -> pd.DataFrame:
-    "`df` with each `split` value read as train, valid or test; any other value, or no train row, is an error"
+    "`df` with each `split` value read as train, valid or test"
     if 'split' not in df.columns: return df
     split = df.split.map(lambda s: split_names.get(str(s).lower()))
     unknown = sorted({'(missing)' if pd.isna(s) else str(s) for s in df.split[split.isna()]})
-    if unknown: raise ValueError(f"Unknown split value(s) {', '.join(unknown)} in column 'split': use train, valid or test, or drop the column to split at random")
-    if not (split == 'train').any(): raise ValueError("No row has split 'train': a model needs images to train on. Mark some rows train, or drop the column to split at random")
+    if unknown: raise KitError(f"Unknown split value(s) {', '.join(unknown)}: use train, valid or test")
+    if not (split == 'train').any(): raise KitError("No row has split 'train': mark some rows train")
     return df.assign(split=split)
 
 # %% ../nbs/api/01_checks.ipynb #e35c816f
 _checked = {}   # (path, size, mtime) -> readable, so that building DataLoaders again does not re-read every file
 
 def _stamp(p):
-    try: st = os.stat(p); return (p, st.st_size, st.st_mtime_ns)
+    "`p` with its size and modification time, both None if it is missing"
+    try: st = os.stat(p)
     except OSError: return (p, None, None)
+    return (p, st.st_size, st.st_mtime_ns)
 
 def find_bad_images(paths) -> list:
-    "The files among `paths` that are missing or cannot be opened and decoded as images"
+    "The files among `paths` that cannot be decoded as images"
     stamps = [_stamp(str(p)) for p in paths]
     todo = [s for s in stamps if s not in _checked]
     if todo:
-        ok = parallel(verify_image, [s[0] for s in todo], progress=not fastprogress.fastprogress.NO_BAR)   # no bar when a command's output is piped
+        ok = parallel(verify_image, [s[0] for s in todo], progress=not fastprogress.fastprogress.NO_BAR)
         _checked.update({s: bool(o) and s[1] is not None for s, o in zip(todo, ok)})
     return [s[0] for s in stamps if not _checked[s]]
 
 # %% ../nbs/api/01_checks.ipynb #4151ab04
 def skip_bad(df:pd.DataFrame) -> pd.DataFrame:
-    "`df` without the files that cannot be read as images, named in a warning; an error when none can"
+    "`df` without the files that cannot be read as images, named in a warning"
     bad = set(map(str, find_bad_images(df.path)))
-    if bad == set(df.path.astype(str)): raise ValueError(f"None of the {len(df)} file(s) can be read as images, e.g. {sorted(bad)[0]}: check that they are images and were copied completely")
-    if bad: warnings.warn(f"Skipped {len(bad)} file(s) that cannot be read as images (left in place): {', '.join(sorted(bad))}")
+    if bad == set(df.path.astype(str)):
+        raise KitError(f"None of the {len(df)} file(s) can be read as images, e.g. {sorted(bad)[0]}: are they images?")
+    if bad:
+        names = ', '.join(sorted(bad))
+        warnings.warn(f"Skipped {len(bad)} file(s) that cannot be read as images (left in place): {names}")
     return df[~df.path.astype(str).isin(bad)]
 
 # %% ../nbs/api/01_checks.ipynb #05f7d41c
 def image_summary(paths) -> pd.DataFrame:
-    "Number of images of each width, height and colour mode, read from the file headers; files that cannot be opened are named in a warning"
+    "Number of images of each width, height and colour mode, from their headers"
     def _meta(p):
         try:
             with Image.open(p) as im: return (*im.size, im.mode)

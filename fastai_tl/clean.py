@@ -1,4 +1,4 @@
-"""Files that do not open, odd images, duplicates within and across splits, likely label errors from out-of-sample probabilities and a model's top losses, merged into one report saved as CSV and HTML
+"""Broken files, odd images, duplicates within and across splits and likely label errors, in one report
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/clean.html.md"""
 
@@ -11,10 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 from PIL import Image, UnidentifiedImageError
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, StratifiedGroupKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from cleanlab.filter import find_label_issues
 from cleanvision import Imagelab
 import imagehash
@@ -22,9 +19,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
+from .errors import KitError
 from .tables import image_table
 from .transforms import backbone_stats, rgb8, PILImage8
 from .models import load_backbone
+from .strategy import linear_model
 
 # %% auto #0
 __all__ = ['broken_kinds', 'cleanvision_kinds', 'finding_columns', 'kind_order', 'plant_problems', 'screen_file', 'screen_files',
@@ -34,7 +33,7 @@ __all__ = ['broken_kinds', 'cleanvision_kinds', 'finding_columns', 'kind_order',
 
 # %% ../nbs/api/07_clean.ipynb #c898cc7b
 def _flip_label(f:Path, classes:list, rng) -> Path:
-    "Move image `f` into the folder of another class, drawn by `rng`: its label is now wrong"
+    "Move image `f` into another class's folder, drawn by `rng`"
     dst = f.parent.parent/rng.choice([c for c in classes if c != f.parent.name])/f'flip_{f.name}'
     f.rename(dst)
     return dst
@@ -43,7 +42,8 @@ def _copy(f:Path, dst:Path) -> Path: return Path(shutil.copy(f, dst))
 
 def _jpeg(im, quality:int=70):
     "`im` after a round trip through JPEG at `quality`"
-    buf = io.BytesIO(); im.save(buf, 'JPEG', quality=quality)
+    buf = io.BytesIO()
+    im.save(buf, 'JPEG', quality=quality)
     return Image.open(buf)
 
 _alterations = {'bigger': lambda im: im.resize((im.width*5//4, im.height*5//4)),   # enlarged by a quarter
@@ -51,13 +51,13 @@ _alterations = {'bigger': lambda im: im.resize((im.width*5//4, im.height*5//4)),
                 'jpeg70': _jpeg}                                                    # re-compressed
 
 def _altered_copy(f:Path, name:str) -> Path:
-    "Image `f` with alteration `name` of `_alterations`, saved beside it as `name`_`f.name`"
+    "Image `f` with alteration `name`, saved beside it as `name`_`f.name`"
     dst = f.with_name(f'{name}_{f.name}')
     with Image.open(f) as im: _alterations[name](im).save(dst)
     return dst
 
 def _break_files(folder:Path, other:Path, truncate:Path, misname:Path) -> dict:
-    "An empty file in `folder`, a text file named .png in `other`, `truncate` cut in half, JPEG bytes in the .png file `misname`"
+    "Plant an empty, a text, a truncated and a misnamed image file"
     empty, notes = folder/'empty.png', other/'notes.png'
     empty.write_bytes(b'')
     truncate.write_bytes(truncate.read_bytes()[:truncate.stat().st_size//2])
@@ -67,11 +67,13 @@ def _break_files(folder:Path, other:Path, truncate:Path, misname:Path) -> dict:
 
 # %% ../nbs/api/07_clean.ipynb #fdd697b9
 def plant_problems(root, n_flips:int=9, seed:int=0) -> dict:
-    "Plant known problems in the `make_shapes` tree `root` (train/ and valid/ class folders); return (planted path, original path) pairs by kind"
-    root, rng = Path(root), np.random.default_rng(seed)
+    "Plant known problems in the `make_shapes` tree `root`; return them by kind"
+    root = Path(root)
+    rng = np.random.default_rng(seed)
     train = sorted((root/'train').rglob('*.png'))
     classes = sorted(d.name for d in (root/'train').iterdir() if d.is_dir())
-    picked = [train[i] for i in rng.choice(len(train), n_flips + 9, replace=False)]   # distinct images: one problem each
+    # distinct images: one problem each
+    picked = [train[i] for i in rng.choice(len(train), n_flips + 9, replace=False)]
     flips, rest = picked[:n_flips], picked[n_flips:]
     copied, leak, altered, (truncate, misname) = rest[:3], rest[3], rest[4:7], rest[7:]
     planted = {'label flip': [(_flip_label(f, classes, rng), f) for f in flips],
@@ -83,17 +85,19 @@ def plant_problems(root, n_flips:int=9, seed:int=0) -> dict:
     return {kind: [(str(p.absolute()), q and str(q.absolute())) for p, q in pairs] for kind, pairs in planted.items()}
 
 # %% ../nbs/api/07_clean.ipynb #0f9ecb5a
-_formats = {'.jpg': 'JPEG', '.jpeg': 'JPEG', '.png': 'PNG', '.gif': 'GIF', '.bmp': 'BMP', '.tif': 'TIFF', '.tiff': 'TIFF', '.webp': 'WEBP'}
+_formats = {'.jpg': 'JPEG', '.jpeg': 'JPEG', '.png': 'PNG', '.gif': 'GIF', '.bmp': 'BMP',
+            '.tif': 'TIFF', '.tiff': 'TIFF', '.webp': 'WEBP'}
 
 def _open_problem(p, e):
     "The problem and its detail when decoding file `p` raised `e`"
-    if isinstance(e, UnidentifiedImageError): return 'unreadable', f'not an image file: it starts with {p.read_bytes()[:12]!r}'
+    if isinstance(e, UnidentifiedImageError):
+        return 'unreadable', f'not an image file: it starts with {p.read_bytes()[:12]!r}'
     if isinstance(e, Image.DecompressionBombError): return 'too large', str(e)
     return ('truncated' if 'runcated' in str(e) else 'unreadable'), f'{type(e).__name__}: {e}'
 
 # %% ../nbs/api/07_clean.ipynb #d94a3377
 def screen_file(path) -> dict:
-    "Bytes, format, mode and size of image file `path`, and its `problem` when it is missing, empty, unreadable, truncated or misnamed"
+    "Bytes, format, mode, size and `problem` (if any) of image file `path`"
     p = Path(path)
     row = dict(path=str(path), bytes=None, format=None, mode=None, width=None, height=None, problem=None, detail='')
     if not p.is_file(): return {**row, 'problem': 'missing', 'detail': 'no such file'}
@@ -107,18 +111,24 @@ def screen_file(path) -> dict:
         problem, detail = _open_problem(p, e)
         return {**row, 'problem': problem, 'detail': detail}
     expected = _formats.get(p.suffix.lower())
-    if expected and row['format'] != expected: row.update(problem='format mismatch', detail=f"{row['format']} data in a {p.suffix} file")
+    if expected and row['format'] != expected:
+        row.update(problem='format mismatch', detail=f"{row['format']} data in a {p.suffix} file")
     return row
 
 # %% ../nbs/api/07_clean.ipynb #2b6b92b6
 broken_kinds = ('missing', 'zero-byte', 'unreadable', 'truncated', 'too large')
 
-def screen_files(paths, min_size:int=32, max_size:int=5000) -> pd.DataFrame:
-    "`screen_file` of every file in `paths`; also flags sides under `min_size` or over `max_size` pixels, and modes other than the usual one"
+def screen_files(paths,
+                 min_size:int=32,   # a side under this many pixels is `tiny`
+                 max_size:int=5000  # a side over this many pixels is `huge`
+                ) -> pd.DataFrame:
+    "`screen_file` of every file in `paths`, flagging sizes and modes unlike the rest"
     df = pd.DataFrame([screen_file(p) for p in progress_bar(list(paths), leave=False)])
     ok = df.problem.isna()
-    df.loc[ok & (df[['width', 'height']].min(axis=1) < min_size), ['problem', 'detail']] = ['tiny', f'smaller than {min_size} pixels a side']
-    df.loc[ok & (df[['width', 'height']].max(axis=1) > max_size), ['problem', 'detail']] = ['huge', f'larger than {max_size} pixels a side']
+    sides = df[['width', 'height']]
+    tiny, huge = ok & (sides.min(axis=1) < min_size), ok & (sides.max(axis=1) > max_size)
+    df.loc[tiny, ['problem', 'detail']] = ['tiny', f'smaller than {min_size} pixels a side']
+    df.loc[huge, ['problem', 'detail']] = ['huge', f'larger than {max_size} pixels a side']
     if ok.any():
         usual = df.loc[ok, 'mode'].mode()[0]
         odd = df.problem.isna() & (df['mode'] != usual)
@@ -130,8 +140,10 @@ def screen_files(paths, min_size:int=32, max_size:int=5000) -> pd.DataFrame:
 cleanvision_kinds = {'dark': 'dark', 'light': 'light', 'blurry': 'blurry', 'low_information': 'low information',
                      'odd_size': 'odd size', 'odd_aspect_ratio': 'odd aspect ratio'}
 
-def run_imagelab(paths, issue_types:dict=None) -> Imagelab:
-    "cleanvision's `Imagelab` after `find_issues` on readable files `paths`, without progress bars; by default the `cleanvision_kinds` and exact duplicates"
+def run_imagelab(paths,              # image files that open
+                 issue_types:dict=None  # cleanvision's checks; default: `cleanvision_kinds` and exact duplicates
+                ) -> Imagelab:
+    "cleanvision's `Imagelab` after `find_issues` on `paths`, without progress bars"
     lab = Imagelab(filepaths=[str(p) for p in paths], verbose=False)
     issue_types = issue_types or {**{k: {} for k in cleanvision_kinds}, 'exact_duplicates': {}}
     with contextlib.redirect_stderr(io.StringIO()): lab.find_issues(issue_types, verbose=False)
@@ -142,55 +154,66 @@ finding_columns = ['path', 'kind', 'detail', 'score', 'action', 'label', 'sugges
 
 def _findings(rows) -> pd.DataFrame: return pd.DataFrame(rows, columns=finding_columns)
 
-_file_actions = {'missing': 'none', 'zero-byte': 'quarantine', 'unreadable': 'quarantine', 'truncated': 'quarantine', 'too large': 'quarantine',
-                 'format mismatch': 'review', 'tiny': 'review', 'huge': 'review', 'unusual mode': 'review'}
+_file_actions = {'missing': 'none', 'zero-byte': 'quarantine', 'unreadable': 'quarantine', 'truncated': 'quarantine',
+                 'too large': 'quarantine', 'format mismatch': 'review', 'tiny': 'review', 'huge': 'review',
+                 'unusual mode': 'review'}
 
 def file_findings(screen:pd.DataFrame) -> pd.DataFrame:
-    "The problems found by `screen_files` as findings: broken files are to be quarantined, the others reviewed"
+    "The problems `screen_files` found, as findings"
     bad = screen[screen.problem.notna()]
-    return _findings([dict(path=r.path, kind=r.problem, detail=r.detail, score=0., action=_file_actions[r.problem]) for r in bad.itertuples()])
+    return _findings([dict(path=r.path, kind=r.problem, detail=r.detail, score=0., action=_file_actions[r.problem])
+                      for r in bad.itertuples()])
 
 # %% ../nbs/api/07_clean.ipynb #d1d93ee8
 def image_findings(lab:Imagelab) -> pd.DataFrame:
-    "cleanvision's per-image issues (dark, light, blurry, ...) as findings to review, scored as cleanvision scores them"
+    "cleanvision's per-image issues (dark, blurry, ...) as findings to review"
     rows = []
     for t, kind in cleanvision_kinds.items():
         if f'is_{t}_issue' not in lab.issues: continue
         hit = lab.issues[lab.issues[f'is_{t}_issue']]
-        rows += [dict(path=p, kind=kind, detail=f'cleanvision {t} score {s:.3f}', score=float(np.clip(s, 0, 1)), action='review')
-                 for p, s in hit[f'{t}_score'].items()]
+        rows += [dict(path=p, kind=kind, detail=f'cleanvision {t} score {s:.3f}', score=float(np.clip(s, 0, 1)),
+                      action='review') for p, s in hit[f'{t}_score'].items()]
     return _findings(rows)
 
 # %% ../nbs/api/07_clean.ipynb #3ac381b4
 _split_order = {'train': 0, 'valid': 1, 'test': 2}
 
-def duplicate_findings(sets, kind:str='exact duplicate', splits:dict=None) -> pd.DataFrame:
-    "A finding per copy in each set of duplicate paths, keeping the earliest split's shortest name; copies in another split are cross-split duplicates"
-    splits, rows = splits or {}, []
+def duplicate_findings(sets,                      # lists of paths whose images are copies of each other
+                       kind:str='exact duplicate', # or 'near duplicate', which is to review rather than quarantine
+                       splits:dict=None           # the split of each path, if any
+                      ) -> pd.DataFrame:
+    "A finding per copy in each of the duplicate `sets`, keeping one image of each"
+    splits = splits or {}
+    action = 'quarantine' if kind == 'exact duplicate' else 'review'
+    rows = []
     for s in sets:
         keep, *copies = sorted(s, key=lambda p: (_split_order.get(splits.get(p), 3), len(Path(p).name), p))
         for p in copies:
             cross = splits.get(p) != splits.get(keep)
-            rows.append(dict(path=p, kind='cross-split duplicate' if cross else kind, score=1/len(s), other=keep,
-                             detail=f'{kind} of {Path(keep).name}' + (f' ({splits.get(keep)}) in {splits.get(p)}' if cross else ''),
-                             action='quarantine' if kind == 'exact duplicate' else 'review'))
+            detail = f'{kind} of {Path(keep).name}' + (f' ({splits.get(keep)}) in {splits.get(p)}' if cross else '')
+            rows.append(dict(path=p, kind='cross-split duplicate' if cross else kind, detail=detail, score=1/len(s),
+                             action=action, other=keep))
     return _findings(rows)
 
 # %% ../nbs/api/07_clean.ipynb #c8a5ca2a
 def _hamming_pairs(bits:np.ndarray, max_distance:int, chunk:int=2048) -> np.ndarray:
-    "Index pairs (i < j) of rows of the 0/1 matrix `bits` that differ in at most `max_distance` places, a block of rows at a time"
+    "Index pairs (i < j) of rows of 0/1 matrix `bits` at most `max_distance` apart"
     b = bits.astype(np.float32)
     pairs = []
     for i in range(0, len(b), chunk):
-        d = b.shape[1] - b[i:i+chunk] @ b.T - (1 - b[i:i+chunk]) @ (1 - b).T   # differing bits = all bits - agreeing bits
+        # differing bits = all bits - agreeing bits
+        d = b.shape[1] - b[i:i+chunk] @ b.T - (1 - b[i:i+chunk]) @ (1 - b).T
         r, c = np.nonzero(d <= max_distance)
         keep = c > r + i
         pairs.append(np.stack([r[keep] + i, c[keep]], 1))
     return np.concatenate(pairs) if pairs else np.zeros((0, 2), int)
 
 # %% ../nbs/api/07_clean.ipynb #4d7ba641
-def near_duplicate_sets(paths, max_distance:int=16, hash_size:int=16) -> list:
-    "Groups of images among `paths` linked by perceptual hashes (imagehash `phash`, `hash_size`² bits) at most `max_distance` bits apart"
+def near_duplicate_sets(paths,
+                        max_distance:int=16, # most bits apart that link two images
+                        hash_size:int=16     # imagehash's `phash` has `hash_size`² bits
+                       ) -> list:
+    "Groups of images among `paths` whose perceptual hashes link them"
     paths = [str(p) for p in paths]
     def _phash(p):
         with Image.open(p) as im: return imagehash.phash(im, hash_size=hash_size).hash.ravel()
@@ -203,89 +226,119 @@ def near_duplicate_sets(paths, max_distance:int=16, hash_size:int=16) -> list:
 
 # %% ../nbs/api/07_clean.ipynb #4a2612b9
 def duplicate_groups(report:pd.DataFrame, paths) -> list:
-    "A group for each of `paths`: the image the report links it to as a duplicate of (followed to the end), or itself; for `split_df(df, group=...)`"
+    "A group for each of `paths`: the image it copies, or itself"
     kept = dict(zip(report.path[report.other.notna()], report.other[report.other.notna()]))
     def _root(p):
         seen = {p}
-        while p in kept and kept[p] not in seen: p = kept[p]; seen.add(p)
+        while p in kept and kept[p] not in seen:
+            p = kept[p]
+            seen.add(p)
         return p
     return [_root(p) for p in paths]
 
 # %% ../nbs/api/07_clean.ipynb #3d958217
 def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64) -> pd.DataFrame:
-    "Average-pooled features of the frozen ImageNet backbone `arch` for every image in `paths`, one row per path"
+    "Pooled features of frozen ImageNet backbone `arch`, one row per image"
     paths = [str(p) for p in paths]
     model = load_backbone(arch, num_classes=0).eval()
-    dl = TfmdDL(Datasets(paths, [PILImage8.create]), bs=bs, shuffle=False, after_item=[Resize(size, method='squish'), ToTensor()],
-                after_batch=[IntToFloatTensor(), Normalize.from_stats(*backbone_stats(arch), cuda=False)])
+    norm = Normalize.from_stats(*backbone_stats(arch), cuda=False)
+    dl = TfmdDL(Datasets(paths, [PILImage8.create]), bs=bs, shuffle=False,
+                after_item=[Resize(size, method='squish'), ToTensor()], after_batch=[IntToFloatTensor(), norm])
     with torch.no_grad(): x = torch.cat([model(xb) for (xb,) in progress_bar(dl, leave=False)])
     return pd.DataFrame(x.numpy(), index=pd.Index(paths, name='path'))
 
 # %% ../nbs/api/07_clean.ipynb #3f473556
-def out_of_sample_probs(feats, labels, folds:int=5, C:float=0.01, seed:int=42, groups=None) -> pd.DataFrame:
-    "Probability of each class (columns) for each row of `feats`, from a logistic regression that saw neither that row nor its `groups` mates"
+def _class_sizes(labels:pd.Series, groups=None) -> pd.Series:
+    "Images per class, copies (rows of one group) counted once"
+    if groups is None: return labels.value_counts()
+    return pd.Series(np.asarray(groups)).groupby(labels.values).nunique()
+
+def _check_classes(sizes:pd.Series, grouped:bool):
+    if len(sizes) < 2: raise KitError(f"Only one class ({sizes.index[0]!r}): finding label errors needs two or more")
+    single = 'a single distinct image' if grouped else 'a single image'
+    if sizes.min() < 2: raise KitError(f"Class {sizes.idxmin()!r} has {single}: add another, or drop the class")
+
+def out_of_sample_probs(feats,              # one row of features per image
+                        labels,             # the label given to each row
+                        folds:int=5,        # at most; no more than the smallest class has images
+                        C:float=0.01,       # inverse regularisation strength of the logistic regression
+                        seed:int=42,
+                        groups=None         # rows of one group (copies of one image) stay in one fold
+                       ) -> pd.DataFrame:
+    "Each class's probability for each row of `feats`, from a model that never saw it"
     labels = pd.Series(np.asarray(labels))
-    counts = labels.value_counts()
-    if len(counts) < 2: raise ValueError(f"Only one class ({counts.index[0]!r}): finding label errors needs at least two classes")
-    if counts.min() < 2: raise ValueError(f"Class {counts.idxmin()!r} has a single image: each class needs at least two for cross-validation")
-    if groups is not None:   # copies count once: a class needs two distinct images
-        counts = pd.Series(np.asarray(groups)).groupby(labels.values).nunique()
-        if counts.min() < 2: raise ValueError(f"Class {counts.idxmin()!r} has a single distinct image (all its images are copies of one): each class needs at least two for cross-validation")
-    cv = (StratifiedKFold if groups is None else StratifiedGroupKFold)(min(folds, counts.min()), shuffle=True, random_state=seed)
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000))
-    probs = cross_val_predict(model, np.asarray(feats, dtype=np.float32), labels, groups=groups, cv=cv, method='predict_proba')
-    return pd.DataFrame(probs, columns=sorted(counts.index), index=getattr(feats, 'index', None))
+    sizes = _class_sizes(labels, groups)
+    _check_classes(sizes, groups is not None)
+    split = StratifiedKFold if groups is None else StratifiedGroupKFold
+    cv = split(min(folds, sizes.min()), shuffle=True, random_state=seed)
+    x = np.asarray(feats, dtype=np.float32)
+    probs = cross_val_predict(linear_model(C), x, labels, groups=groups, cv=cv, method='predict_proba')
+    return pd.DataFrame(probs, columns=sorted(sizes.index), index=getattr(feats, 'index', None))
 
 # %% ../nbs/api/07_clean.ipynb #c9fbeee8
 def label_issues(df:pd.DataFrame, probs:pd.DataFrame, label:str='label') -> pd.DataFrame:
-    "Rows of `df` whose `label` cleanlab's `find_label_issues` doubts, given out-of-sample `probs`: worst first, with the suggested label"
+    "The rows of `df` whose `label` cleanlab doubts, worst first"
     given = df[label].map({c: i for i, c in enumerate(probs.columns)}).values
     idx = find_label_issues(given, probs.values, return_indices_ranked_by='self_confidence', n_jobs=1)
     p = probs.values[idx]
-    return pd.DataFrame({'path': df.path.values[idx], 'given': df[label].values[idx], 'suggested': probs.columns[p.argmax(1)],
-                         'p_given': p[np.arange(len(idx)), given[idx]], 'p_suggested': p.max(1)}, index=pd.Index(df.index[idx], name='row'))
+    cols = dict(path=df.path.values[idx], given=df[label].values[idx], suggested=probs.columns[p.argmax(1)],
+                p_given=p[np.arange(len(idx)), given[idx]], p_suggested=p.max(1))
+    return pd.DataFrame(cols, index=pd.Index(df.index[idx], name='row'))
 
 def label_findings(issues:pd.DataFrame) -> pd.DataFrame:
-    "`label_issues` as findings to relabel, scored by the out-of-sample probability of the given label"
-    return _findings([dict(path=r.path, kind='label issue', score=r.p_given, action='relabel', label=r.given, suggested=r.suggested,
-                           detail=f'given {r.given} (p={r.p_given:.2f}), model says {r.suggested} (p={r.p_suggested:.2f})') for r in issues.itertuples()])
+    "`label_issues` as findings to relabel"
+    rows = []
+    for r in issues.itertuples():
+        detail = f'given {r.given} (p={r.p_given:.2f}), model says {r.suggested} (p={r.p_suggested:.2f})'
+        rows.append(dict(path=r.path, kind='label issue', detail=detail, score=r.p_given, action='relabel',
+                         label=r.given, suggested=r.suggested))
+    return _findings(rows)
 
 # %% ../nbs/api/07_clean.ipynb #b4521619
+def _check_shown(report:pd.DataFrame, kind:str, n:int):
+    if n < 1: raise KitError(f"Cannot show n={n} findings: pass n=1 or more")
+    kinds = ', '.join(map(str, report.kind.unique()))
+    if not (report.kind == kind).any(): raise KitError(f"No {kind!r} findings in this report; its kinds are: {kinds}")
+
 def show_findings(report:pd.DataFrame, kind:str='label issue', n:int=8, ncols:int=4, figsize=None):
-    "The images of the first `n` findings of `kind` in `report`, titled with label, suggestion and score; a duplicate beside the image it copies"
-    if n < 1: raise ValueError(f"n={n}: show_findings draws the first n findings, so n must be 1 or more; "
-                               f"this report has {(report.kind == kind).sum()} {kind!r} finding(s)")
-    rows = report[report.kind == kind].head(n)
-    if not len(rows): raise ValueError(f"No {kind!r} findings in this report; its kinds are: {', '.join(map(str, report.kind.unique()))}")
+    "Show the images of the first `n` findings of `kind`"
+    _check_shown(report, kind, n)
+    found = report[report.kind == kind]
+    rows = found.head(n)
     ims, titles = [], []
     for r in rows.itertuples():
         ims.append(PILImage8.create(r.path))
-        titles.append(f'{r.label} → {r.suggested}\np={r.score:.2f}' if pd.notna(r.suggested) else f'{Path(r.path).name}\n{r.label}')
-        if pd.notna(r.other): ims.append(PILImage8.create(r.other)); titles.append(f'{Path(r.other).name} (kept)')
+        if pd.notna(r.suggested): titles.append(f'{r.label} → {r.suggested}\np={r.score:.2f}')
+        else: titles.append(f'{Path(r.path).name}\n{r.label}')
+        if pd.notna(r.other):
+            ims.append(PILImage8.create(r.other))
+            titles.append(f'{Path(r.other).name} (kept)')
     ncols = min(ncols, len(ims))
     show_images(ims, nrows=math.ceil(len(ims)/ncols), ncols=ncols, titles=titles, figsize=figsize, layout='constrained',
-                suptitle=f'{kind}: {len(rows)} of {(report.kind == kind).sum()}')
+                suptitle=f'{kind}: {len(rows)} of {len(found)}')
 
 # %% ../nbs/api/07_clean.ipynb #9b58cd6a
 def loss_findings(interp:ClassificationInterpretation, k:int=20) -> pd.DataFrame:
-    "The `k` largest losses in fastai's `interp` (its `top_losses`) as findings to review, scored by the probability of the actual class"
+    "The `k` largest losses of fastai's `interp` as findings to review"
     losses, idx = interp.top_losses(min(k, len(interp.losses)))   # at most every image
     _, probs, targs, preds, _ = interp[idx]   # predictions for those `k` images only
     items, voc = interp.dl.items, interp.vocab
     paths = items['path'].values[idx.numpy()] if isinstance(items, pd.DataFrame) else [str(items[i]) for i in idx]
     rows = []
     for p, loss, pr, t, d in zip(paths, losses, probs, targs, preds):
-        actual, predicted, pa = voc[int(t)], voc[int(d)], float(pr[int(t)])
+        actual, predicted = voc[int(t)], voc[int(d)]
+        pa = float(pr[int(t)])   # the probability of the actual class: the score
         rows.append(dict(path=p, kind='top loss', score=pa, action='review', label=actual, suggested=predicted,
                          detail=f'loss {float(loss):.2f}: actual {actual} (p={pa:.2f}), predicted {predicted}'))
     return _findings(rows)
 
 # %% ../nbs/api/07_clean.ipynb #02655fb3
-kind_order = ['missing', 'zero-byte', 'unreadable', 'truncated', 'too large', 'cross-split duplicate', 'exact duplicate', 'label issue',
-              'near duplicate', 'top loss', 'format mismatch', 'tiny', 'huge', 'unusual mode', *cleanvision_kinds.values()]
+kind_order = ['missing', 'zero-byte', 'unreadable', 'truncated', 'too large', 'cross-split duplicate',
+              'exact duplicate', 'label issue', 'near duplicate', 'top loss', 'format mismatch', 'tiny', 'huge',
+              'unusual mode', *cleanvision_kinds.values()]
 
 def merge_findings(*frames) -> pd.DataFrame:
-    "One table of findings: the most serious kinds first, the worst score first within a kind"
+    "One table of findings, the most serious first"
     frames = [f for f in frames if len(f)]
     df = pd.concat(frames, ignore_index=True) if frames else _findings([])
     df['kind'] = pd.Categorical(df.kind, categories=kind_order, ordered=True)
@@ -295,45 +348,67 @@ def merge_findings(*frames) -> pd.DataFrame:
 def _rows(feats, paths):
     "The rows of `feats` for `paths`, in that order"
     missing = set(paths) - set(feats.index)
-    if missing: raise KeyError(f"`feats` has no row for {len(missing)} image(s), e.g. {sorted(missing)[0]}: compute them with image_features(paths)")
+    if missing:
+        raise KitError(f"`feats` has no row for {len(missing)} image(s), e.g. {min(missing)}: use image_features")
     return feats.loc[list(paths)]
 
 def _checkable(labelled:pd.DataFrame, label:str, groups:list) -> tuple:
-    "The rows of `labelled` (and their `groups`) in classes with two or more distinct images, and notes on what the label check leaves out"
+    "The rows of `labelled` and their `groups` that a label check can judge, and notes"
     distinct = pd.Series(groups, index=labelled.index, dtype=object).groupby(labelled[label]).nunique()
-    few, ok, notes = distinct.index[distinct < 2], distinct.index[distinct >= 2], []
-    if len(few): notes.append(f"Label check skipped for class {', '.join(map(repr, few))}: cross-validation needs two distinct images "
-                              "(not copies of one) in each class. Add images to it or fix its label, then run again")
+    few, ok = distinct.index[distinct < 2], distinct.index[distinct >= 2]
+    notes = []
+    names = ', '.join(map(repr, few))
+    if len(few): notes.append(f"Label check skipped for class {names}: it needs two distinct images (not copies). "
+                              "Add images to it or fix its label")
     if not len(distinct): notes.append("Label check skipped: no image that opens has a label")
-    elif len(ok) == 1: notes.append(f"Label check skipped: only one class ({ok[0]!r}) can be checked, and finding label errors needs two")
+    elif len(ok) == 1: notes.append(f"Label check skipped: only one class ({ok[0]!r}) can be checked, and it takes two")
     if len(ok) < 2: return labelled[:0], [], notes
     keep = labelled[label].isin(ok).values
     return labelled[keep], [g for g, k in zip(groups, keep) if k], notes
 
+@contextlib.contextmanager
+def _timed(secs:dict, step:str):
+    "Record the seconds the block takes as `secs[step]`"
+    start = time.time()
+    yield
+    secs[step] = time.time() - start
+
 # %% ../nbs/api/07_clean.ipynb #66fa4ec8
-def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None, size:int=160, folds:int=5, max_distance:int=16) -> pd.DataFrame:
-    "Every finding about `source` (folder, CSV or DataFrame): broken files, cleanvision's issues, duplicates within and across splits, label issues, `learn`'s top losses"
-    df, secs, t = image_table(source, label), {}, time.time()
-    screen = screen_files(df.path)
-    frames, good = [file_findings(screen)], df[~screen.problem.isin(broken_kinds).values]
-    secs['screen files'], t = time.time() - t, time.time()
+def clean_report(source,                   # a folder, a CSV with a `path` column, or a DataFrame
+                 label:str='label',        # the column of labels
+                 feats:pd.DataFrame=None,  # features by path, as `image_features` gives; default: computed
+                 learn=None,               # a `Learner` whose top losses to add
+                 size:int=160,             # image size for the features
+                 folds:int=5,              # cross-validation folds of the label check
+                 max_distance:int=16       # bits apart that still make two images near duplicates
+                ) -> pd.DataFrame:
+    "Every finding about the images of `source`, the most serious first"
+    df = image_table(source, label)
+    secs = {}
+    with _timed(secs, 'screen files'): screen = screen_files(df.path)
+    frames = [file_findings(screen)]
+    good = df[~screen.problem.isin(broken_kinds).values]
     exact = near = _findings([])
     if len(good):
-        lab = run_imagelab(good.path)
         splits = dict(zip(good.path, good.split)) if 'split' in good.columns else None
-        exact = duplicate_findings(lab.info.get('exact_duplicates', {}).get('sets', []), 'exact duplicate', splits)
-        secs['cleanvision'], t = time.time() - t, time.time()
-        near = duplicate_findings(near_duplicate_sets(good.path[~good.path.isin(exact.path)], max_distance), 'near duplicate', splits)
+        with _timed(secs, 'cleanvision'):
+            lab = run_imagelab(good.path)
+            exact = duplicate_findings(lab.info.get('exact_duplicates', {}).get('sets', []), 'exact duplicate', splits)
+        with _timed(secs, 'near duplicates'):
+            sets = near_duplicate_sets(good.path[~good.path.isin(exact.path)], max_distance)   # one of each exact set
+            near = duplicate_findings(sets, 'near duplicate', splits)
         frames += [image_findings(lab), exact, near]
-        secs['near duplicates'], t = time.time() - t, time.time()
     labelled = good[good[label].notna()]   # an unlabelled test folder has nothing to check
-    labelled, groups, notes = _checkable(labelled, label, duplicate_groups(pd.concat([exact, near]), labelled.path))   # a copy must not vouch for its twin
+    groups = duplicate_groups(pd.concat([exact, near]), labelled.path)   # a copy must not vouch for its twin
+    labelled, groups, notes = _checkable(labelled, label, groups)
     if len(labelled):
-        x = image_features(labelled.path, size=size) if feats is None else _rows(feats, labelled.path)
-        if feats is None: secs['features'], t = time.time() - t, time.time()
-        frames.append(label_findings(label_issues(labelled, out_of_sample_probs(x, labelled[label], folds, groups=groups), label)))
-        secs['cross-validation + cleanlab'], t = time.time() - t, time.time()
-    if learn is not None: frames.append(loss_findings(ClassificationInterpretation.from_learner(learn))); secs['top losses'] = time.time() - t
+        if feats is None:
+            with _timed(secs, 'features'): feats = image_features(labelled.path, size=size)
+        with _timed(secs, 'cross-validation + cleanlab'):
+            probs = out_of_sample_probs(_rows(feats, labelled.path), labelled[label], folds, groups=groups)
+            frames.append(label_findings(label_issues(labelled, probs, label)))
+    if learn is not None:
+        with _timed(secs, 'top losses'): frames.append(loss_findings(ClassificationInterpretation.from_learner(learn)))
     rep = merge_findings(*frames)
     given = dict(zip(df.path, df[label]))
     rep['label'] = [g if pd.notna(g) else given.get(p) for p, g in zip(rep.path, rep.label)]
@@ -343,38 +418,50 @@ def clean_report(source, label:str='label', feats:pd.DataFrame=None, learn=None,
 # %% ../nbs/api/07_clean.ipynb #95b2f993
 def _thumb(path, size:int=96) -> str:
     "A small JPEG of image `path` as a data URI, or '' when it does not open"
+    buf = io.BytesIO()
     try:
         with Image.open(path) as im:
-            im = rgb8(im); im.thumbnail((size, size))
-            buf = io.BytesIO(); im.save(buf, 'JPEG', quality=80)
-        return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
+            small = rgb8(im)
+            small.thumbnail((size, size))
+            small.save(buf, 'JPEG', quality=80)
     except Exception: return ''
+    return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
 
-def _img(path, size):
+def _esc(v) -> str: return '' if pd.isna(v) else html.escape(str(v))
+
+def _img(path, size) -> str:
+    "An <img> of `path`'s thumbnail, or a note when it does not open"
     if not isinstance(path, str) or not path: return ''
     src = _thumb(path, size)
-    return f'<img src="{src}" alt="{html.escape(Path(path).name)}">' if src else '<span class="broken">does not open</span>'
+    if not src: return '<span class="broken">does not open</span>'
+    return f'<img src="{src}" alt="{html.escape(Path(path).name)}">'
 
-_css = ('body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1em}td,th{border-bottom:1px solid #ddd;'
-        'padding:4px 8px;text-align:left;vertical-align:middle;font-size:13px}th{background:#f3f3f3}.path{font-family:monospace;font-size:11px;'
-        'max-width:30em;word-break:break-all}.broken{color:#b00}')
+def _html_row(r, thumb:int) -> str:
+    "Finding `r` as a row of the report's table"
+    action = _esc(r.action) + (f' → {_esc(r.suggested)}' if pd.notna(r.suggested) else '')
+    return (f'<tr><td>{_img(r.path, thumb)}</td><td>{_img(r.other, thumb)}</td><td class="path">{_esc(r.path)}</td>'
+            f'<td>{_esc(r.detail)}</td><td>{r.score:.3f}</td><td>{_esc(r.label)}</td><td>{action}</td></tr>')
+
+_css = ('body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1em}'
+        'td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:middle;font-size:13px}'
+        'th{background:#f3f3f3}.path{font-family:monospace;font-size:11px;max-width:30em;word-break:break-all}'
+        '.broken{color:#b00}')
+_head = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title><style>{css}</style></head><body>'
+_columns = ''.join(f'<th>{c}</th>' for c in ('image', 'other', 'path', 'detail', 'score', 'label', 'action'))
 
 # %% ../nbs/api/07_clean.ipynb #0416fdd5
 def report_html(report:pd.DataFrame, title:str='Dataset cleaning report', thumb:int=96) -> str:
-    "`report` as a self-contained HTML page: the count of each kind, then a table per kind with thumbnails of the image and of the image it duplicates"
-    e = lambda v: '' if pd.isna(v) else html.escape(str(v))
+    "`report` as a self-contained HTML page, with thumbnails"
     counts = report.kind.value_counts(sort=False).loc[lambda s: s > 0]
-    parts = [f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{e(title)}</title><style>{_css}</style></head><body><h1>{e(title)}</h1>',
-             f'<p>{len(report)} finding(s) about {report.path.nunique()} file(s). Nothing has been changed. Every action can be undone.</p><table>',
-             *[f'<tr><td><a href="#{e(k)}">{e(k)}</a></td><td>{v}</td></tr>' for k, v in counts.items()], '</table>',
-             *[f'<p>{e(note)}.</p>' for note in report.attrs.get('notes', [])]]
+    parts = [_head.format(title=_esc(title), css=_css), f'<h1>{_esc(title)}</h1>',
+             f'<p>{len(report)} finding(s) about {report.path.nunique()} file(s). Nothing has been changed. '
+             'Every action can be undone.</p><table>',
+             *[f'<tr><td><a href="#{_esc(k)}">{_esc(k)}</a></td><td>{v}</td></tr>' for k, v in counts.items()],
+             '</table>',
+             *[f'<p>{_esc(note)}.</p>' for note in report.attrs.get('notes', [])]]
     for kind, g in report.groupby('kind', observed=True):
-        parts.append(f'<h2 id="{e(kind)}">{e(kind)} ({len(g)})</h2><table><tr><th>image</th><th>other</th><th>path</th><th>detail</th>'
-                     '<th>score</th><th>label</th><th>action</th></tr>')
-        parts += [f'<tr><td>{_img(r.path, thumb)}</td><td>{_img(r.other, thumb)}</td><td class="path">{e(r.path)}</td><td>{e(r.detail)}</td>'
-                  f'<td>{r.score:.3f}</td><td>{e(r.label)}</td><td>{e(r.action)}{" → " + e(r.suggested) if pd.notna(r.suggested) else ""}</td></tr>'
-                  for r in g.itertuples()]
-        parts.append('</table>')
+        parts += [f'<h2 id="{_esc(kind)}">{_esc(kind)} ({len(g)})</h2><table><tr>{_columns}</tr>',
+                  *[_html_row(r, thumb) for r in g.itertuples()], '</table>']
     return ''.join(parts + ['</body></html>'])
 
 def save_report(report:pd.DataFrame, out, title:str='Dataset cleaning report') -> tuple:

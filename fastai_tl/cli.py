@@ -1,4 +1,4 @@
-"""The `fastai-tl` console command: its parser, the text each command prints, and how bad input ends in one line and an exit status
+"""The `fastai-tl` console command: its parser, what each command prints, and one line and an exit status for bad input
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/cli.html.md"""
 
@@ -6,9 +6,10 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/cli.html.md"""
 
 # %% ../nbs/api/10_cli.ipynb #38e7906f
 from __future__ import annotations
-import argparse, contextlib, json, math, platform, shutil, sys, warnings
-from importlib.metadata import version
+import argparse, contextlib, io, json, math, os, shutil, sys, warnings
+from functools import partial
 from pathlib import Path
+from .errors import KitError
 
 
 # %% auto #0
@@ -21,7 +22,8 @@ def _count(low:int=1, high:int=None):
         try: n = int(s)
         except ValueError: n = None
         if n is None or n < low or (high is not None and n > high):
-            raise argparse.ArgumentTypeError(f"{s!r} is not a whole number " + (f"from {low} to {high}" if high else f"of at least {low}"))
+            bounds = f"from {low} to {high}" if high else f"of at least {low}"
+            raise argparse.ArgumentTypeError(f"{s!r} is not a whole number {bounds}")
         return n
     return count
 
@@ -30,9 +32,12 @@ def _number(low:float=0, high:float=math.inf):
     def number(s):
         try: x = float(s)
         except ValueError: x = math.nan
-        if not low < x < high: raise argparse.ArgumentTypeError(f"{s!r} is not a number " + (f"between {low:g} and {high:g}" if high < math.inf else f"above {low:g}"))
+        if not low < x < high:
+            bounds = f"between {low:g} and {high:g}" if high < math.inf else f"above {low:g}"
+            raise argparse.ArgumentTypeError(f"{s!r} is not a number {bounds}")
         return x
     return number
+
 
 # %% ../nbs/api/10_cli.ipynb #d1e2f002
 _size = _count(32, 2048)
@@ -43,66 +48,113 @@ def _class_weights(s):
     try: ws = [float(w) for w in s.split(',')]
     except ValueError: ws = []
     if not ws or not all(0 < w < math.inf for w in ws):
-        raise argparse.ArgumentTypeError(f"{s!r} is neither 'balanced' nor positive numbers separated by commas, one per class (e.g. 1,2.5)")
+        raise argparse.ArgumentTypeError(f"{s!r} is neither 'balanced' nor positive numbers separated by commas, "
+                                         "one per class (e.g. 1,2.5)")
     return ws
 
 
 # %% ../nbs/api/10_cli.ipynb #ff4864e4
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     "Help that shows an option's default, unless it is None (the help then says what happens)"
-    def _get_help_string(self, action): return action.help if action.default is None else super()._get_help_string(action)
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
 
 # %% ../nbs/api/10_cli.ipynb #7e05c020
-_elpv_label = "label column of the CSV; on ELPV, 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1)"
-_json_help = 'print one JSON document instead of text (what is printed on the way goes to stderr)'
+def _shared(*args, **kwargs) -> argparse.ArgumentParser:
+    "A parent parser with one argument, for the commands that share it"
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(*args, **kwargs)
+    return p
 
-def _data_args(sub):
-    d = sub.add_parser('data', help='summarise a dataset: classes, splits, image sizes, unreadable files', formatter_class=_DefaultsFormatter,
-                       description='Summarise a folder of class sub-folders or a CSV of images (or the embedded ELPV dataset when none is given).')
-    d.add_argument('data', nargs='?', help='folder of class sub-folders (optionally inside train/valid/test folders), or a CSV with a path column (default: the embedded ELPV cells)')
-    d.add_argument('--label', default='label', help=_elpv_label)
-    d.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+_data_arg = _shared('data', nargs='?', help='folder of class sub-folders (optionally in train/valid/test), '
+                    'or a CSV with a path column (default: the embedded ELPV cells)')
+_label_arg = _shared('--label', default='label', help="label column of the CSV; on ELPV, 'label' "
+                     "(defective or functional) or 'grade' (0, 1/3, 2/3, 1)")
+_model_arg = _shared('model', help='folder written by fastai-tl train or learn.export_safe')
+_runtime_arg = _shared('--runtime', choices=('torch', 'onnx', 'int8'), default='torch',
+                       help='onnx and int8 need the onnx extra (pip install "fastai_tl[onnx]"); '
+                       'int8, a fastai-tl quantize first')
+_device_arg = _shared('--device', help="where the model runs: cpu, cuda, cuda:N (the N-th GPU) or mps "
+                      "(default: fastai's, a GPU when there is one)")
+_json_arg = _shared('--json', action='store_true', dest='as_json',
+                    help='print one JSON document instead of text (what is printed on the way goes to stderr)')
+
+
+# %% ../nbs/api/10_cli.ipynb #d1e2f010
+def _json(o) -> str:
+    "`o` as JSON, with null for a number that is not finite (JSON has no NaN)"
+    if isinstance(o, dict): o = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in o.items()}
+    return json.dumps(o, indent=2)
+
+def _data_command(data=None, label:str='label', as_json:bool=False) -> str:
+    "What `fastai-tl data` prints"
+    from fastai_tl.tasks import data_summary, describe_data
+    return _json(data_summary(data, label)) if as_json else describe_data(data, label)
+
+def _data_args(add):
+    d = add('data', parents=[_data_arg, _label_arg, _json_arg],
+            help='summarise a dataset: classes, splits, image sizes, unreadable files',
+            description='Summarise a folder of class sub-folders or a CSV of images (or the embedded ELPV dataset).')
+    d.set_defaults(run=_data_command)
 
 
 # %% ../nbs/api/10_cli.ipynb #42e24e69
-def _train_args(sub):
-    t = sub.add_parser('train', help='train a classifier (ELPV by default) and write the model, metrics and plots', formatter_class=_DefaultsFormatter,
-                       description='Train a classifier by transfer learning and write model.safetensors and model.json (for predict and serve), model.pkl (fastai), '
-                                   'metrics.json, history.csv, predictions.csv, confusion_matrix.png, calibration/ (training images for quantize), and when the finder chose the learning rate (your own data, no --lr) lr_find.png. '
-                                   'A run whose loss diverges exports nothing and exits with status 1.')
-    t.add_argument('data', nargs='?', help='folder of class sub-folders, or a CSV with a path column (default: the embedded ELPV cells, binary task)')
-    t.add_argument('--label', default='label', help=_elpv_label)
-    t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 (ELPV: 'defective')")
-    t.add_argument('--backbone', default='efficientnet_lite0', help="embedded (efficientnet_lite0, efficientnet_lite1 or efficientnet_lite2), torchvision or timm name")
-    t.add_argument('--size', type=_size, help="image size, 32 to 2048 (default: 300 on ELPV, its cells' own size; otherwise the size the backbone was "
-                                              "pretrained at, 224 for efficientnet_lite0, 240 and 260 for lite1 and lite2: smaller images are resized up to it)")
+def _train_command(as_json:bool=False, **kwargs) -> str:
+    "What `fastai-tl train` prints after `tasks.train(**kwargs)`"
+    import pandas as pd
+    from fastai_tl.tasks import train
+    m, out = train(**kwargs), Path(kwargs['out']).absolute()
+    return _json({**m, 'out': str(out)}) if as_json else f'{pd.Series(m).to_string()}\nWritten to {out}'
+
+def _train_args(add):
+    t = add('train', parents=[_data_arg, _label_arg, _device_arg, _json_arg],
+            help='train a classifier (ELPV by default) and write the model, metrics and plots',
+            description='Train a classifier by transfer learning. Writes model.safetensors and model.json (for '
+                        'predict and serve), model.pkl (fastai), metrics.json, history.csv, predictions.csv, '
+                        'confusion_matrix.png, calibration/ (training images for quantize) and, when the finder chose '
+                        'the learning rate, lr_find.png. A run whose loss diverges exports nothing and exits with 1.')
+    t.add_argument('--pos-class', help="positive class of a binary problem, for precision/recall/F1 "
+                   "(ELPV: 'defective')")
+    t.add_argument('--backbone', default='efficientnet_lite0', help="embedded (efficientnet_lite0, efficientnet_lite1 "
+                   "or efficientnet_lite2), torchvision or timm name")
+    t.add_argument('--size', type=_size, help="image size, 32 to 2048 (default: 300 on ELPV, its cells' own size; "
+                   "otherwise the size the backbone was pretrained at, 224 for efficientnet_lite0, 240 and 260 for "
+                   "lite1 and lite2: smaller images are resized up to it)")
     t.add_argument('--epochs', type=_count(), default=8, help='epochs of one-cycle training')
-    t.add_argument('--early-stop', type=_count(), metavar='N', help='stop after N epochs without a lower validation loss, and export the best epoch (default: train every epoch)')
+    t.add_argument('--early-stop', type=_count(), metavar='N', help='stop after N epochs without a lower validation '
+                   'loss, and export the best epoch (default: train every epoch)')
     t.add_argument('--bs', type=_count(), default=32, help='batch size')
-    t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached',
-                   help='head: feature extraction; cached: partial fine-tuning from --cut on cached activations; finetune: fastai fine_tune')
+    t.add_argument('--strategy', choices=('head', 'cached', 'finetune'), default='cached', help='head: feature '
+                   'extraction; cached: partial fine-tuning from --cut on cached activations; '
+                   'finetune: fastai fine_tune')
     t.add_argument('--cut', default='blocks.5', help='first stage that trains, with --strategy cached')
-    t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV, lesson 05's recipe; otherwise the LR finder's valley)")
-    t.add_argument('--class-weights', type=_class_weights, metavar='WEIGHTS', help="weights of the classes in the loss: 'balanced' (from the training labels, "
-                                                                                  "rarer classes weigh more) or one number per class in the order `data` lists them, e.g. 1,2.5 (default: equal)")
+    t.add_argument('--lr', type=_number(), help="learning rate (default: 3e-3 on ELPV, lesson 05's recipe; "
+                   "otherwise the LR finder's valley)")
+    t.add_argument('--class-weights', type=_class_weights, metavar='WEIGHTS', help="weights of the classes in the "
+                   "loss: 'balanced' (rarer classes weigh more) or one number per class in the order `data` lists "
+                   "them, e.g. 1,2.5 (default: equal)")
     t.add_argument('--valid-pct', type=_number(0, 1), default=0.25, help='validation share when the data has no split')
     t.add_argument('--seed', type=int, default=42, help='seed of the split and the training')
-    t.add_argument('--device', help="where to train: cpu, cuda, cuda:N (the N-th GPU) or mps (default: fastai's, a GPU when there is one)")
-    t.add_argument('--workers', type=_count(0), help="processes that load images, 0 for none (default: fastai's, one per CPU up to 16)")
+    t.add_argument('--workers', type=_count(0), help="processes that load images, 0 for none "
+                   "(default: fastai's, one per CPU up to 16)")
+    t.add_argument('--cache-mb', type=_count(0), default=512, help='MB of cached activations kept in memory, '
+                   'for each of the training and validation sets; beyond it they go to a temporary file')
     t.add_argument('--out', default='fastai_tl_model', help='output folder (outside DATA)')
-    t.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+    t.set_defaults(run=_train_command)
 
 
 # %% ../nbs/api/10_cli.ipynb #e3ebd7dd
-def _predict_args(sub):
-    pr = sub.add_parser('predict', help='predict image files and folders with a model that `train` (or learn.export_safe) wrote', formatter_class=_DefaultsFormatter,
-                        description='Print a table (or JSON) of predictions. MODEL is a folder with model.json and model.safetensors; pickles are refused.')
-    pr.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
-    pr.add_argument('paths', nargs='+', metavar='PATH', help='image files or folders of images')
-    pr.add_argument('--json', action='store_true', dest='as_json', help='print JSON instead of a table')
-    pr.add_argument('--tta', action='store_true', help='average each image with its horizontal and vertical flips')
-    pr.add_argument('--bs', type=_count(), default=16, help='batch size')
-    pr.add_argument('--runtime', choices=('torch', 'onnx', 'int8'), default='torch', help='onnx and int8 need the onnx extra: pip install "fastai_tl[onnx]"; int8, export_int8')
+def _predict_args(add):
+    p = add('predict', parents=[_model_arg, _runtime_arg, _device_arg, _json_arg],
+            help='predict image files and folders with a model that `train` (or learn.export_safe) wrote',
+            description='Print a table (or JSON) of predictions. MODEL is a folder with model.json and '
+                        'model.safetensors; pickles are refused.')
+    p.add_argument('paths', nargs='+', metavar='PATH', help='image files or folders of images')
+    p.add_argument('--tta', action='store_true', help='average each image with its horizontal and vertical flips')
+    p.add_argument('--bs', type=_count(), default=16, help='batch size')
+    p.set_defaults(run=predict_command)
+
 
 # %% ../nbs/api/10_cli.ipynb #33635e4c
 def format_predictions(records:list, as_json:bool=False) -> str:
@@ -113,34 +165,38 @@ def format_predictions(records:list, as_json:bool=False) -> str:
     return results_table(records).to_string(index=False, float_format='{:.4f}'.format, na_rep='')
 
 # %% ../nbs/api/10_cli.ipynb #3e0dbb81
-def predict_command(model, paths:list, as_json:bool=False, tta:bool=False, bs:int=16, runtime:str='torch') -> tuple:
-    "What `fastai-tl predict` prints for the files and folders in `paths` with `export_safe` folder `model`, and a note when some could not be predicted (else None)"
+def predict_command(model, paths:list, as_json:bool=False, tta:bool=False, bs:int=16, runtime:str='torch',
+                    device=None) -> tuple:
+    "What `fastai-tl predict` prints for `paths` with the model in folder `model`, and a note when some files failed"
     from fastai_tl.predict import Predictor
-    records = Predictor(model, runtime=runtime, bs=bs).predict([str(p) for p in paths], tta=tta)
-    if not records: raise ValueError(f"No images found in {', '.join(map(str, paths))}")
+    records = Predictor(model, runtime=runtime, bs=bs, device=device).predict([str(p) for p in paths], tta=tta)
+    if not records: raise KitError(f"No images found in {', '.join(map(str, paths))}")
     failed = sum('error' in r for r in records)
-    return format_predictions(records, as_json), (f'{failed} of {len(records)} files could not be predicted (their rows say why)' if failed else None)
+    note = f'{failed} of {len(records)} files could not be predicted (their rows say why)' if failed else None
+    return format_predictions(records, as_json), note
+
 
 # %% ../nbs/api/10_cli.ipynb #d1dee28a
-def _quantize_args(sub):
-    q = sub.add_parser('quantize', help='write an int8 copy of a model for small devices (model.int8.onnx), checked against fp32',
-                       formatter_class=_DefaultsFormatter,
-                       description='Write MODEL/model.int8.onnx with onnxruntime\'s static quantization and keep it only if it decides as the fp32 '
-                                   'model does on held-out images. Then: fastai-tl predict MODEL PATH --runtime int8. Needs the onnx extra.')
-    q.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
-    q.add_argument('--calib', nargs='+', metavar='PATH', help='training images or folders to calibrate on, 64 chosen at random '
-                                                              '(default: MODEL/calibration, which train writes)')
+def _quantize_args(add):
+    q = add('quantize', parents=[_model_arg, _json_arg],
+            help='write an int8 copy of a model for small devices (model.int8.onnx), checked against fp32',
+            description="Write MODEL/model.int8.onnx with onnxruntime's static quantization and keep it only if it "
+                        "decides as the fp32 model does on held-out images. Then: fastai-tl predict MODEL PATH "
+                        "--runtime int8. Needs the onnx extra.")
+    q.add_argument('--calib', nargs='+', metavar='PATH', help='training images or folders to calibrate on, 64 chosen '
+                   'at random (default: MODEL/calibration, which train writes)')
     q.add_argument('--check', nargs='+', metavar='PATH', help='held-out images or folders to compare int8 with fp32 on '
-                                                              '(default: the validation images in MODEL/predictions.csv, which train writes)')
-    q.add_argument('--min-agree', type=_number(0, 1), default=0.95, help='least share of held-out images decided as fp32 decides')
-    q.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+                   '(default: the validation images in MODEL/predictions.csv, which train writes)')
+    q.add_argument('--min-agree', type=_number(0, 1), default=0.95, help='least share of held-out images decided as '
+                   'fp32 decides')
+    q.set_defaults(run=quantize_command)
 
 def _held_out(model:Path, check) -> list:
     "Images to check an int8 model on: `check`, or the validation images of `model`/predictions.csv"
     from fastai_tl.quantize import image_list
     if check: return image_list(check)
     if not (model/'predictions.csv').exists():
-        raise ValueError(f'{model} has no predictions.csv (fastai-tl train writes it): pass held-out images with --check')
+        raise KitError(f'{model} has no predictions.csv (fastai-tl train writes it): pass held-out images with --check')
     import pandas as pd
     return [Path(p) for p in pd.read_csv(model/'predictions.csv').path]
 
@@ -152,30 +208,36 @@ def quantize_command(model, calib=None, check=None, min_agree:float=0.95, as_jso
     held = {f.absolute() for f in check}
     calib = calib and [f for f in image_list(calib) if f.absolute() not in held]   # held-out images stay held out
     fn = export_int8(model, check, calib=calib, min_agree=min_agree)
-    facts = dict(model=str(fn), int8_mb=round(fn.stat().st_size / 1e6, 1), fp32_mb=round((model/'model.onnx').stat().st_size / 1e6, 1),
+    mb = lambda f: round(f.stat().st_size / 1e6, 1)
+    facts = dict(model=str(fn), int8_mb=mb(fn), fp32_mb=mb(model/'model.onnx'),
                  calibration_images=len(list((model/'calibration').iterdir())), held_out_images=len(check),
                  agreement=round(int8_agreement(model, check), 4))
     if as_json: return json.dumps(facts, indent=2)
-    return (f"Wrote {fn}: {facts['int8_mb']} MB (fp32 {facts['fp32_mb']} MB), calibrated on {facts['calibration_images']} images; "
+    return (f"Wrote {fn}: {facts['int8_mb']} MB (fp32 {facts['fp32_mb']} MB), "
+            f"calibrated on {facts['calibration_images']} images; "
             f"decides as fp32 on {facts['agreement']:.1%} of {len(check)} held-out images.\n"
             f"Predict with it: fastai-tl predict {model} PATH --runtime int8")
 
+
 # %% ../nbs/api/10_cli.ipynb #5f4a8e53
-def _clean_args(sub):
-    c = sub.add_parser('clean', help='report broken files, duplicates and likely label errors; fix them reversibly with --apply', formatter_class=_DefaultsFormatter,
-                       description='Check a dataset and write report.csv and report.html to --out. Nothing changes without --apply; '
-                                   'every change goes to OUT/manifest.json and can be undone with --undo. Review the report first: '
-                                   '--apply without --report carries out every suggestion, relabelling included.')
-    c.add_argument('data', nargs='?', help='folder of class sub-folders (optionally in train/valid/test), or a CSV with path and label columns (default: the embedded ELPV cells, report only)')
-    c.add_argument('--label', default='label', help='label column of the CSV')
-    c.add_argument('--out', default='fastai_tl_clean', help='folder for report.csv, report.html, manifest.json and quarantine/ (outside DATA)')
+def _clean_args(add):
+    c = add('clean', parents=[_data_arg, _label_arg, _json_arg],
+            help='report broken files, duplicates and likely label errors; fix them reversibly with --apply',
+            description='Check a dataset and write report.csv and report.html to --out. Nothing changes without '
+                        '--apply; every change goes to OUT/manifest.json and can be undone with --undo. Review the '
+                        'report first: --apply without --report carries out every suggestion, relabelling included.')
+    c.add_argument('--out', default='fastai_tl_clean',
+                   help='folder for report.csv, report.html, manifest.json and quarantine/ (outside DATA)')
     c.add_argument('--report', help='apply this (edited) report.csv instead of checking again')
-    c.add_argument('--apply', action='store_true', help='carry out the quarantine and relabel actions, or the --undo; without it, a dry run')
-    c.add_argument('--undo', metavar='MANIFEST', help='put back everything MANIFEST records (with --apply)')
+    c.add_argument('--apply', action='store_true',
+                   help='carry out the quarantine and relabel actions, or the --undo; without it, a dry run')
+    c.add_argument('--undo', metavar='MANIFEST', dest='undo_manifest',
+                   help='put back everything MANIFEST records (with --apply)')
     c.add_argument('--size', type=_size, default=160, help='image size of the features for the label check')
     c.add_argument('--folds', type=_count(2), default=5, help='cross-validation folds for out-of-sample probabilities')
-    c.add_argument('--max-distance', type=_count(0, 256), default=16, help='near duplicates: most differing bits of 256-bit perceptual hashes')
-    c.add_argument('--json', action='store_true', dest='as_json', help=_json_help)
+    c.add_argument('--max-distance', type=_count(0, 256), default=16,
+                   help='near duplicates: most differing bits of 256-bit perceptual hashes')
+    c.set_defaults(run=clean_command)
 
 
 # %% ../nbs/api/10_cli.ipynb #bd39b1fe
@@ -183,40 +245,53 @@ def _undo_command(manifest, apply:bool=False, as_json:bool=False) -> str:
     "What `fastai-tl clean --undo MANIFEST` prints: the files it restored, or with `apply` False would restore"
     from fastai_tl.fix import undo
     rows = undo(manifest, dry_run=not apply)
-    if as_json: return json.dumps(dict(manifest=str(manifest), applied=apply, restored=rows[['src', 'dst']].astype(str).to_dict('records')), indent=2)
-    lines = [f'{"Restored" if apply else "Would restore"} {len(rows)} file(s) from {manifest}:', *[f'  {r.src} -> {r.dst}' for r in rows.itertuples()]]
+    if as_json:
+        restored = rows[['src', 'dst']].astype(str).to_dict('records')
+        return json.dumps(dict(manifest=str(manifest), applied=apply, restored=restored), indent=2)
+    lines = [f'{"Restored" if apply else "Would restore"} {len(rows)} file(s) from {manifest}:',
+             *[f'  {r.src} -> {r.dst}' for r in rows.itertuples()]]
     return '\n'.join(lines + ([] if apply else ['Dry run: nothing was changed. Add --apply to restore them.']))
 
 
 # %% ../nbs/api/10_cli.ipynb #90276ac6
-def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:bool=False, report=None, undo_manifest=None,
-                  size:int=160, folds:int=5, max_distance:int=16, as_json:bool=False) -> str:
-    "`fastai-tl clean`: report on `data` (folder or CSV; ELPV when None) into `out` and list the fixes, made only with `apply`; or undo a manifest"
+_elpv_read_only = "The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy"
+
+def _apply_line(data, label:str, out:Path, report) -> str:
+    "The command line that applies the report of a dry run"
+    return ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []),
+                     *(['--label', label] if label != 'label' else []),
+                     '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])
+
+def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:bool=False, report=None,
+                  undo_manifest=None, size:int=160, folds:int=5, max_distance:int=16, as_json:bool=False) -> str:
+    "What `fastai-tl clean` prints: a report on `data` (ELPV when None) into `out`, and its fixes, made with `apply`"
     if undo_manifest: return _undo_command(undo_manifest, apply, as_json)
     import pandas as pd
     from fastai_tl.data import elpv_df
     from fastai_tl.clean import clean_report, save_report
     from fastai_tl.fix import apply_report
     from fastai_tl.tasks import check_outside
-    out = Path(out)
+    out, manifest = Path(out), Path(out)/'manifest.json'
     check_outside(out, data, 'quarantined images would be read as a class')
     rep = None if report is None else pd.read_csv(report)
-    elpv = data is None and (rep is None or 'path' in rep and rep.path.isin(elpv_df().path).any())   # a report names its files by absolute path
-    if apply and elpv: raise ValueError("The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy")
+    # a report names its files by absolute path
+    elpv = data is None and (rep is None or 'path' in rep and rep.path.isin(elpv_df().path).any())
+    if apply and elpv: raise KitError(_elpv_read_only)
     if rep is None:
         name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
-        rep = clean_report(elpv_df() if data is None else data, label=label, size=size, folds=folds, max_distance=max_distance)
+        rep = clean_report(elpv_df() if data is None else data, label=label, size=size, folds=folds,
+                           max_distance=max_distance)
         csv, page = save_report(rep, out, title=f'Cleaning report: {name}')
-        facts = dict(data=name, findings=len(rep), files=rep.path.nunique(), kinds=rep.kind.value_counts(sort=False).loc[lambda s: s > 0].to_dict(),
+        kinds = rep.kind.value_counts(sort=False).loc[lambda s: s > 0].to_dict()
+        facts = dict(data=name, findings=len(rep), files=rep.path.nunique(), kinds=kinds,
                      notes=[f'{note}.' for note in rep.attrs['notes']], report=str(csv), page=str(page))
     else: facts = dict(findings=len(rep), report=str(report))
     table = data if data is not None and Path(data).suffix.lower() == '.csv' else None
-    acts = apply_report(rep, out/'manifest.json', table=table, label=label, dry_run=not apply)
-    manifest = out/'manifest.json'
-    nxt = (f'fastai-tl clean --undo {manifest} --apply' if apply else None if elpv else
-           ' '.join(['fastai-tl clean', *([str(data)] if data is not None else []), *(['--label', label] if label != 'label' else []),
-                     '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])) if len(acts) else None
-    facts.update(applied=apply and len(acts) > 0, actions=acts[['action', 'src', 'dst']].astype(str).to_dict('records') if len(acts) else [], next=nxt)
+    acts = apply_report(rep, manifest, table=table, label=label, dry_run=not apply)
+    nxt = (None if not len(acts) or elpv else f'fastai-tl clean --undo {manifest} --apply' if apply
+           else _apply_line(data, label, out, report))
+    facts.update(applied=apply and len(acts) > 0, next=nxt,
+                 actions=acts[['action', 'src', 'dst']].astype(str).to_dict('records') if len(acts) else [])
     return json.dumps(facts, indent=2) if as_json else _clean_text(facts, manifest, elpv)
 
 
@@ -224,95 +299,122 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
 def _clean_text(f:dict, manifest:Path, elpv:bool) -> str:
     "What `fastai-tl clean` prints, from `clean_command`'s facts `f`"
     import pandas as pd
-    if 'data' in f:
-        found = [f"{f['data']}: {f['findings']} finding(s) about {f['files']} file(s)", '', pd.Series(f['kinds']).rename_axis('kind').to_string()] if f['findings'] else [f"{f['data']}: no findings"]
+    if 'data' not in f: lines = [f"{f['findings']} finding(s) read from {f['report']}"]
+    else:
+        head = f"{f['data']}: {f['findings']} finding(s) about {f['files']} file(s)"
+        kinds = pd.Series(f['kinds']).rename_axis('kind').to_string()
+        found = [head, '', kinds] if f['findings'] else [f"{f['data']}: no findings"]
         lines = [*found, *([''] + f['notes'] if f['notes'] else []), '', f"Report: {f['report']} and {f['page']}"]
-    else: lines = [f"{f['findings']} finding(s) read from {f['report']}"]
     acts = f['actions']
     if not acts: return '\n'.join(lines + ['', 'Nothing to quarantine or relabel: nothing was changed.'])
     would, n = '' if f['applied'] else 'would be ', lambda a: sum(r['action'] == a for r in acts)
-    lines += ['', f"{n('quarantine')} file(s) {would}quarantined, {n('relabel')} {would}relabelled:", *[f"  {r['action']:<10} {r['src']} -> {r['dst']}" for r in acts], '']
+    lines += ['', f"{n('quarantine')} file(s) {would}quarantined, {n('relabel')} {would}relabelled:",
+              *[f"  {r['action']:<10} {r['src']} -> {r['dst']}" for r in acts], '']
     if f['applied']: return '\n'.join(lines + [f"Every move is in {manifest}. To put everything back: {f['next']}"])
-    if elpv: return '\n'.join(lines + ['Dry run: nothing was changed. The embedded ELPV dataset is read-only: copy its images to a folder and clean the copy'])
-    return '\n'.join(lines + ['Dry run: nothing was changed. Review the report (action "review" skips a row), then run:', f['next']])
+    if elpv: return '\n'.join(lines + [f'Dry run: nothing was changed. {_elpv_read_only}'])
+    review = 'Dry run: nothing was changed. Review the report (action "review" skips a row), then run:'
+    return '\n'.join(lines + [review, f['next']])
 
 
 # %% ../nbs/api/10_cli.ipynb #6bcd0532
-def _serve_args(sub):
-    s = sub.add_parser('serve', help='a web service and page for a model: the page at /, POST /predict, API docs at /docs', formatter_class=_DefaultsFormatter,
-                       description='Serve MODEL (a folder written by fastai-tl train or learn.export_safe) over HTTP until Ctrl+C.')
-    s.add_argument('model', help='folder written by fastai-tl train or learn.export_safe')
+def _serve_command(model, **kwargs):
+    "`fastai-tl serve`: serve the model in folder `model` until Ctrl+C"
+    from fastai_tl.serve import serve
+    serve(model, **kwargs)
+
+def _serve_args(add):
+    s = add('serve', parents=[_model_arg, _runtime_arg, _device_arg],
+            help='a web service and page for a model: the page at /, POST /predict, API docs at /docs',
+            description='Serve MODEL (a folder written by fastai-tl train or learn.export_safe) over HTTP '
+                        'until Ctrl+C.')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 to reach it from other machines)')
     s.add_argument('--port', type=_count(1, 65535), default=8000, help='port to listen on')
-    s.add_argument('--runtime', choices=('torch', 'onnx', 'int8'), default='torch', help='onnx and int8 need the onnx extra')
     s.add_argument('--max-mb', type=_number(), default=10., help='largest upload per file, in MB')
     s.add_argument('--max-files', type=_count(), default=16, help='most images per request')
-    s.add_argument('--timeout-head', type=_number(), default=10., help='seconds a client has to send the head of a request')
-    s.add_argument('--timeout-body', type=_number(), default=30., help='seconds a client has to send a body, once its turn comes')
+    s.add_argument('--timeout-head', type=_number(), default=10., help='seconds a client has to send a request head')
+    s.add_argument('--timeout-body', type=_number(), default=30., help='seconds a client has to send a body, '
+                   'once its turn comes')
     s.add_argument('--max-connections', type=_count(), default=100, help='most connections open at once')
+    s.set_defaults(run=_serve_command)
 
 
 # %% ../nbs/api/10_cli.ipynb #9c1c3214
-def _versions() -> str:
-    "The kit's version, and fastai's, PyTorch's and Python's"
-    return f"fastai-tl {version('fastai_tl')} (fastai {version('fastai')}, torch {version('torch')}, Python {platform.python_version()})"
+class _Version(argparse.Action):
+    "`--version`: print the versions of the kit, fastai, PyTorch and Python, and the device, and exit"
+    def __init__(self, **kwargs): super().__init__(nargs=0, default=argparse.SUPPRESS, **kwargs)
+    def __call__(self, parser, *args):
+        from fastai_tl.core import kit_info
+        i = kit_info()
+        print(f"fastai-tl {i['fastai_tl']} (fastai {i['fastai']}, torch {i['torch']}, Python {i['python']}) "
+              f"on {i['device']}")
+        parser.exit()
 
 def _parser() -> argparse.ArgumentParser:
     "The parser of `fastai-tl` and its six commands"
-    p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, offline by default.')
-    p.add_argument('--version', action='version', version=_versions(), help="print the versions of the kit, fastai, PyTorch and Python, and exit")
+    p = argparse.ArgumentParser(prog='fastai-tl', description='Transfer learning for small image datasets, on fastai, '
+                                'offline by default.')
+    p.add_argument('--version', action=_Version,
+                   help="print the versions of the kit, fastai, PyTorch and Python, and exit")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    for add in (_data_args, _train_args, _clean_args, _predict_args, _quantize_args, _serve_args): add(sub)
+    add = partial(sub.add_parser, formatter_class=_DefaultsFormatter)
+    for command in (_data_args, _train_args, _clean_args, _predict_args, _quantize_args, _serve_args): command(add)
     return p
 
 
 # %% ../nbs/api/10_cli.ipynb #53d3c9e2
-def _json(o) -> str:
-    "`o` as JSON, with null for a number that is not finite (JSON has no NaN)"
-    return json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in o.items()} if isinstance(o, dict) else o, indent=2)
+class _NoBars(io.TextIOBase):
+    "Text for a pipe: each line as a terminal shows it at its end, without what carriage returns overwrote"
+    def __init__(self, out): self.out, self.line = out, ''
+    def write(self, s:str) -> int:
+        *lines, self.line = (self.line + s).split('\n')
+        for l in lines: self.out.write(l.rpartition('\r')[2] + '\n')
+        return len(s)
+    def flush(self): self.out.flush()
+    def close(self):
+        self.out.write(self.line.rpartition('\r')[2])
+        self.line = ''
+        super().close()
 
 def _run(args) -> tuple:
     "Carry out the parsed command `args`: the text to print, and a note when it failed in part (else None)"
-    if args.command == 'data':
-        from fastai_tl.tasks import data_summary, describe_data
-        return (_json(data_summary(args.data, args.label)) if args.as_json else describe_data(args.data, args.label)), None
-    if args.command == 'train':
-        import pandas as pd
-        from fastai_tl.tasks import train
-        m = train(**{k: v for k, v in vars(args).items() if k not in ('command', 'as_json')})
-        out = Path(args.out).absolute()
-        return (_json({**m, 'out': str(out)}) if args.as_json else f'{pd.Series(m).to_string()}\nWritten to {out}'), None
-    if args.command == 'clean':
-        return clean_command(args.data, args.label, args.out, args.apply, args.report, args.undo, args.size, args.folds, args.max_distance, args.as_json), None
-    if args.command == 'predict': return predict_command(args.model, args.paths, args.as_json, args.tta, args.bs, args.runtime)
-    if args.command == 'quantize': return quantize_command(args.model, args.calib, args.check, args.min_agree, args.as_json), None
-    if args.command == 'serve':
-        from fastai_tl.serve import serve
-        serve(args.model, args.host, args.port, runtime=args.runtime, max_mb=args.max_mb, max_files=args.max_files,
-              timeout_head=args.timeout_head, timeout_body=args.timeout_body, max_connections=args.max_connections)
-        return None, None
+    res = args.run(**{k: v for k, v in vars(args).items() if k not in ('command', 'run')})
+    return res if isinstance(res, tuple) else (res, None)
 
 
 # %% ../nbs/api/10_cli.ipynb #f7ca140b
+_user_errors = KitError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError
+_report = ("fastai-tl {}: this is a bug, not a mistake of yours: please report it at "
+           "https://github.com/fastai-tl/fastai_tl/issues with the command line, this traceback "
+           "and what `fastai-tl --version` prints")
+
 def main(argv:list=None):
     "Entry point of the `fastai-tl` console command"
     args = _parser().parse_args(argv)   # before the heavy imports: --help and a mistyped option answer at once
     import matplotlib, fastprogress.fastprogress as fp
     backend, bars, as_json = matplotlib.get_backend(), fp.NO_BAR, getattr(args, 'as_json', False)
+    quiet = as_json or not sys.stdout.isatty()
+    out = sys.stderr if as_json else sys.stdout
+    out = _NoBars(out) if quiet else out
     matplotlib.use('Agg')
-    if as_json or not sys.stdout.isatty():
-        fp.NO_BAR = True
-        fp.print = lambda *args, **kwargs: None   # a console bar prints '█\r' as it is made, whatever NO_BAR says, with this module's print
+    fp.NO_BAR = bars or quiet
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
-            warnings.filterwarnings('ignore', message='`torch.jit.(script|interface)` is deprecated')   # raised inside fastai's and timm's imports; noise on a console
-            warnings.showwarning = lambda message, *_, **__: print(f'fastai-tl {args.command}: warning: {message}', file=sys.stderr)
+        with warnings.catch_warnings(), contextlib.redirect_stdout(out):
+            # raised inside fastai's and timm's imports; noise on a console
+            warnings.filterwarnings('ignore', message='`torch.jit.(script|interface)` is deprecated')
+            warnings.showwarning = lambda message, *_, **__: print(f'fastai-tl {args.command}: warning: {message}',
+                                                                   file=sys.stderr)
             text, failed = _run(args)
-    except (OSError, ValueError, KeyError, RuntimeError, ImportError) as e:
-        if not fp.NO_BAR: print('\r' + ' ' * shutil.get_terminal_size().columns, end='\r', flush=True)   # a bar left by a stopped fit: the message starts a line
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # str() of a KeyError quotes its message
-        sys.exit(f'fastai-tl {args.command}: error: {msg}')
-    finally: fp.NO_BAR = bars; vars(fp).pop('print', None); matplotlib.use(backend)
-    if text is not None: print(text)
+    except _user_errors as e:
+        # a bar left by a stopped fit: the message starts a line
+        if not fp.NO_BAR: print('\r' + ' ' * shutil.get_terminal_size().columns, end='\r', flush=True)
+        sys.exit(f'fastai-tl {args.command}: error: {e}')
+    except Exception as e:   # a bug: Python prints its traceback, then this note
+        getattr(e, 'add_note', partial(print, file=sys.stderr))(_report.format(args.command))   # add_note: Python 3.11+
+        raise
+    finally:
+        if quiet: out.close()
+        fp.NO_BAR = bars
+        matplotlib.use(backend)
+    if text is not None and os.environ.get('RANK', '0') == '0': print(text)   # one report from several processes
     if failed: sys.exit(f'fastai-tl {args.command}: {failed}')
 

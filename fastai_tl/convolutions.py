@@ -18,17 +18,19 @@ __all__ = ['conv_out_size', 'conv2d', 'show_maps', 'avg_pool2d', 'max_pool2d', '
 
 # %% ../nbs/03_convolutions.ipynb #607fb3ec
 def conv_out_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
-    "Size of a convolution or pooling output along a side of `n` pixels: `(n + 2*padding - k) // stride + 1`"
+    "Output size of a convolution or pooling along a side of `n` pixels"
     return (n + 2*padding - k) // stride + 1
 
 # %% ../nbs/03_convolutions.ipynb #08ebdc35
 def conv2d(x: Tensor, weight: Tensor, stride: int = 1, padding: int = 0) -> Tensor:
-    "Convolve a batch `x` (N, C, H, W) with `weight` (filters, C, k, k) as one matrix multiply over unfolded patches"
-    check_batch(x); check_conv_weight(weight, x.shape[1])
+    "Convolve batch `x` with `weight` as one matrix multiply"
+    check_batch(x)
+    check_conv_weight(weight, x.shape[1])
     n, c, h, w = x.shape
     f, _, k, _ = weight.shape
     cols = F.unfold(x, k, padding=padding, stride=stride)  # (N, C*k*k, positions)
-    return (weight.reshape(f, -1) @ cols).view(n, f, conv_out_size(h, k, stride, padding), conv_out_size(w, k, stride, padding))
+    oh, ow = conv_out_size(h, k, stride, padding), conv_out_size(w, k, stride, padding)
+    return (weight.reshape(f, -1) @ cols).view(n, f, oh, ow)
 
 # %% ../nbs/03_convolutions.ipynb #eafd731a
 def _pct_range(m: Tensor) -> list[float]:
@@ -37,8 +39,9 @@ def _pct_range(m: Tensor) -> list[float]:
 
 # %% ../nbs/03_convolutions.ipynb #a8b73dc9
 def show_maps(maps: Sequence[Tensor], titles: Sequence[str], title: str, ncols: int = 4, figsize: tuple = (12, 6),
-              shared_scale: bool = False) -> plt.Figure:
-    "Show 2-D `maps` in grey in one figure, from the 1st to 99th percentile of each map (or of all, with `shared_scale`)"
+              shared_scale: bool = False # one scale for all maps, from the 1st to 99th percentile of all
+             ) -> plt.Figure:
+    "Show 2-D `maps` in grey in one figure, each from its 1st to 99th percentile"
     nrows = -(-len(maps) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout='constrained')
     for ax in axs.flat: ax.axis('off')
@@ -52,35 +55,39 @@ def show_maps(maps: Sequence[Tensor], titles: Sequence[str], title: str, ncols: 
 
 # %% ../nbs/03_convolutions.ipynb #8d77e313
 def _windows(x: Tensor, k: int, stride: int, padding: int, pad_value: float) -> Tensor:
-    "Every k×k window of every channel of `x` (N, C, H, W), as columns: (N, C, k*k, positions)"
-    check_batch(x); check_pool_padding(padding, k)
+    "Every k×k window of each channel of `x`, as columns: (N, C, k*k, positions)"
+    check_batch(x)
+    check_pool_padding(padding, k)
     n, c = x.shape[:2]
     x = F.pad(x, [padding]*4, value=pad_value)
     return F.unfold(x.reshape(n*c, 1, *x.shape[2:]), k, stride=stride).view(n, c, k*k, -1)
 
 # %% ../nbs/03_convolutions.ipynb #74251af6
 def avg_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0) -> Tensor:
-    "Mean of each k×k window of `x` (N, C, H, W), zero padding counted; `stride` defaults to `k`"
+    "Mean of each k×k window of `x`, zero padding counted; `stride` defaults to `k`"
     s = stride or k
     means = _windows(x, k, s, padding, 0.).mean(2)
     return means.view(*x.shape[:2], *(conv_out_size(d, k, s, padding) for d in x.shape[2:]))
 
 # %% ../nbs/03_convolutions.ipynb #f30e3dac
-def max_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-    "Maximum of each k×k window of `x` (N, C, H, W), and with `return_indices` where each maximum was in H*W"
+def max_pool2d(x: Tensor, k: int, stride: int | None = None, padding: int = 0,
+               return_indices: bool = False # also where each maximum was, as an index into H*W
+              ) -> Tensor | tuple[Tensor, Tensor]:
+    "Maximum of each k×k window of `x` (N, C, H, W)"
     s = stride or k
     win = _windows(x, k, s, padding, float('-inf'))
     vals, a = win.max(2)   # a: where the maximum is in its window
     n, c, h, w = x.shape
     oh, ow = conv_out_size(h, k, s, padding), conv_out_size(w, k, s, padding)
     if not return_indices: return vals.view(n, c, oh, ow)
-    a, pos = last_nan(win, a), torch.arange(oh * ow)   # pos: which window
+    a = last_nan(win, a)
+    pos = torch.arange(oh * ow)   # which window
     rows = ((pos // ow)*s + a // k - padding).clamp(min=0)
     cols = ((pos % ow)*s + a % k - padding).clamp(min=0)
     return vals.view(n, c, oh, ow), (rows*w + cols).view(n, c, oh, ow)
 
 # %% ../nbs/03_convolutions.ipynb #2729b222
 def max_unpool2d(x: Tensor, indices: Tensor, size: tuple[int, int]) -> Tensor:
-    "Place each value of `x` (N, C, h, w) at its `indices` from `max_pool2d` in zero maps of `size` (H, W)"
+    "Each value of `x` at its `indices` from `max_pool2d`, in zero maps of `size`"
     n, c = x.shape[:2]
     return x.new_zeros(n, c, size[0]*size[1]).scatter_(2, indices.flatten(2), x.flatten(2)).view(n, c, *size)

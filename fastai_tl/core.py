@@ -14,7 +14,7 @@ __all__ = ['is_quick', 'quick', 'dist_version', 'kit_info']
 
 # %% ../nbs/00_core.ipynb #de4b3a52
 def is_quick() -> bool:
-    "True when the `FASTAI_TL_QUICK` environment variable is 1, true, yes or on: lessons then run small"
+    "True when `$FASTAI_TL_QUICK` is 1, true, yes or on: lessons then run small"
     return os.environ.get('FASTAI_TL_QUICK', '').strip().lower() in ('1', 'true', 'yes', 'on')
 
 # %% ../nbs/00_core.ipynb #80024552

@@ -16,22 +16,23 @@ from .tables import image_table
 from .transforms import PILImage8, backbone_stats, aug_preset
 
 # %% auto #0
-__all__ = ['elpv_grades', 'elpv_df', 'split_df', 'split_summary', 'check_leakage', 'image_dls']
+__all__ = ['elpv_grades', 'elpv_df', 'split_df', 'split_summary', 'file_md5', 'check_leakage', 'image_dls']
 
 # %% ../nbs/01_data.ipynb #ec641b2f
 elpv_grades = ['0', '1/3', '2/3', '1']
 
 def elpv_df() -> pd.DataFrame:
-    "The embedded ELPV cells: `path`, defect `proba`, cell `type`, binary `label` and 4-class `grade`"
+    "The embedded ELPV cells: `path`, `proba`, `type`, binary `label` and 4-class `grade`"
     import elpv_dataset
     root = Path(elpv_dataset.__file__).parent/'data'
     df = pd.read_csv(root/'labels.csv', sep=r'\s+', header=None, names=['path', 'proba', 'type'])
-    return df.assign(path=[str(root/p) for p in df.path], label=np.where(df.proba >= 0.5, 'defective', 'functional'),
-                     grade=pd.Categorical([elpv_grades[round(3*p)] for p in df.proba], elpv_grades, ordered=True))
+    label = np.where(df.proba >= 0.5, 'defective', 'functional')
+    grade = pd.Categorical([elpv_grades[round(3*p)] for p in df.proba], elpv_grades, ordered=True)
+    return df.assign(path=[str(root/p) for p in df.path], label=label, grade=grade)
 
 # %% ../nbs/01_data.ipynb #a16478e9
 def _held_out(df, frac, stratify, group, seed):
-    "Positions of about `frac` of `df`'s rows: a random, stratified and/or grouped draw"
+    "Positions of about `frac` of `df`'s rows, stratified and/or grouped"
     idx = np.arange(len(df))
     strat = df[stratify].astype(str).agg('|'.join, axis=1) if stratify else None
     groups = df[group] if group else None
@@ -39,12 +40,17 @@ def _held_out(df, frac, stratify, group, seed):
     if group and stratify:
         cv = StratifiedGroupKFold(n_splits=max(2, round(1/frac)), shuffle=True, random_state=seed)
         return next(cv.split(idx, strat, groups))[1]
-    if group: return next(GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed).split(idx, groups=groups))[1]
+    if group:
+        gss = GroupShuffleSplit(n_splits=1, test_size=frac, random_state=seed)
+        return next(gss.split(idx, groups=groups))[1]
     return train_test_split(idx, test_size=frac, stratify=strat, random_state=seed)[1]
 
 # %% ../nbs/01_data.ipynb #962f52e1
-def split_df(df:pd.DataFrame, valid_pct:float=0.2, test_pct:float=0., stratify:str|list=None, group:str=None, seed:int=42) -> pd.DataFrame:
-    "Copy of `df` with a `split` column: 'train', 'valid', 'test', stratified by `stratify` and/or grouped by `group`"
+def split_df(df:pd.DataFrame, valid_pct:float=0.2, test_pct:float=0.,
+             stratify:str|list=None, # column(s) whose classes keep their shares in each part
+             group:str=None, # column whose groups each stay in one part
+             seed:int=42) -> pd.DataFrame:
+    "Copy of `df` with a `split` column of 'train', 'valid' and 'test'"
     stratify = [stratify] if isinstance(stratify, str) else list(stratify or [])
     check_split(df, valid_pct, test_pct, stratify, group)
     df = df.reset_index(drop=True).assign(split='train')
@@ -55,38 +61,48 @@ def split_df(df:pd.DataFrame, valid_pct:float=0.2, test_pct:float=0., stratify:s
 
 # %% ../nbs/01_data.ipynb #b3bdc6d3
 def split_summary(df:pd.DataFrame, label:str='label') -> pd.DataFrame:
-    "Count of each `label` in each part of a split, and each class's share of its part in %"
+    "Count and share in % of each `label` in each part of a split"
     counts = pd.crosstab(df['split'], df[label])
     counts = counts.reindex([s for s in ('train', 'valid', 'test') if s in counts.index])
     shares = counts.div(counts.sum(axis=1), axis=0).mul(100).round(1).add_suffix(' %')
     return pd.concat([counts.assign(total=counts.sum(axis=1)), shares], axis=1)
 
 # %% ../nbs/01_data.ipynb #905081e3
+def file_md5(fn) -> str:
+    "The MD5 hash of file `fn`'s bytes, in hex"
+    return hashlib.md5(Path(fn).read_bytes()).hexdigest()
+
 def check_leakage(df:pd.DataFrame, group:str=None) -> pd.DataFrame:
-    "One row per group or identical file that sits in more than one part of `df`'s split"
+    "The groups and identical files that sit in more than one part of `df`'s split"
     check_split_table(df, group)
     keys = {'group': df[group].astype(str).where(df[group].notna())} if group else {}
-    keys['identical file'] = df.path.map(lambda p: hashlib.md5(Path(p).read_bytes()).hexdigest())
+    keys['identical file'] = df.path.map(file_md5)
     rows = []
     for kind, key in keys.items():
         parts = df.groupby(key)['split'].agg(lambda s: ', '.join(sorted(set(s))))
-        rows += [dict(kind=kind, key=k, splits=sp, files=int((key == k).sum())) for k, sp in parts.items() if ',' in sp]
+        leaks = parts[parts.str.contains(',')]
+        rows += [dict(kind=kind, key=k, splits=sp, files=int((key == k).sum())) for k, sp in leaks.items()]
     return pd.DataFrame(rows, columns=['kind', 'key', 'splits', 'files'])
 
 # %% ../nbs/01_data.ipynb #f21379a5
-def image_dls(source, label:str='label', size:int=224, bs:int=32, aug:str='dihedral',
-              stats=None,   # a backbone's name or (mean, std); None: the learner adds its backbone's
+@delegates(DataLoaders.from_dblock)
+def image_dls(source, # a folder, a CSV or a DataFrame with `path`, `label` and optional `split`
+              label:str='label', size:int=224, bs:int=32, aug:str='dihedral', # one of `aug_presets`
+              stats=None, # a backbone's name or (mean, std); None: the learner adds its backbone's
               valid_pct:float=0.2, seed:int=42, **kwargs) -> DataLoaders:
-    "DataLoaders from a folder, CSV or DataFrame with `path`, `label` and optional `split`; unreadable files skipped"
+    "DataLoaders of the readable images of `source`"
     df = skip_bad(read_splits(image_table(source, label)))
     check_labels(df, label)
     if 'split' not in df.columns: df = df.assign(split='train')
     if not (df.split == 'valid').any():   # no validation set of its own: a stratified `valid_pct` of the train rows
-        df = pd.concat([split_df(df[df.split == 'train'], valid_pct, stratify=label, seed=seed), df[df.split == 'test']], ignore_index=True)
+        train = split_df(df[df.split == 'train'], valid_pct, stratify=label, seed=seed)
+        df = pd.concat([train, df[df.split == 'test']], ignore_index=True)
     vocab = list(df[label].cat.categories) if isinstance(df[label].dtype, pd.CategoricalDtype) else None
     if isinstance(stats, str): stats = backbone_stats(stats)
-    dblock = DataBlock(blocks=(ImageBlock(PILImage8), CategoryBlock(vocab=vocab, sort=vocab is None)), get_x=ColReader('path'), get_y=ColReader(label),
-                       splitter=ColSplitter('is_valid'), item_tfms=Resize(size), batch_tfms=aug_preset(aug) + ([Normalize.from_stats(*stats)] if stats else []))
+    tfms = aug_preset(aug) + ([Normalize.from_stats(*stats)] if stats else [])
+    dblock = DataBlock(blocks=(ImageBlock(PILImage8), CategoryBlock(vocab=vocab, sort=vocab is None)),
+                       get_x=ColReader('path'), get_y=ColReader(label), splitter=ColSplitter('is_valid'),
+                       item_tfms=Resize(size), batch_tfms=tfms)
     dls = dblock.dataloaders(df[df.split != 'test'].assign(is_valid=lambda d: d.split == 'valid'), bs=bs, **kwargs)
     if (df.split == 'test').any(): dls.loaders.append(dls.test_dl(df[df.split == 'test'], with_labels=True))
     return dls

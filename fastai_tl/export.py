@@ -1,4 +1,4 @@
-"""A model folder without pickle: the weights in safetensors, the recipe in `model.json`; `export_safe`, `load_safe`, `UnsafeModelError` and `export_onnx`
+"""A model folder without pickle: the weights in safetensors, the recipe in `model.json`
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/export.html.md"""
 
@@ -8,38 +8,44 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/export.html.md"""
 from __future__ import annotations
 import json, math, numbers, os, warnings
 from pathlib import Path
+from typing import Annotated, Literal
 import numpy as np, torch, timm
 from torch import nn
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 from safetensors import SafetensorError
 from safetensors.torch import load_model as load_safetensors, save_model as save_safetensors
-from fastai.vision.all import (Learner, patch, Resize, ToTensor, IntToFloatTensor, Normalize, AffineCoordTfm, AdaptiveConcatPool2d,
-                               SigmoidRange, create_timm_model, create_vision_model)
+from fastai.vision.all import (Learner, patch, Resize, ToTensor, IntToFloatTensor, Normalize, AffineCoordTfm,
+                               AdaptiveConcatPool2d, SigmoidRange, create_timm_model, create_vision_model)
 from .models import embedded_backbones, torchvision_backbones
 from .learner import BinaryLoss, problem_type
 from .heads import arch_args
 from .core import dist_version
+from .errors import KitError
 
 # %% auto #0
-__all__ = ['NonFiniteError', 'UnsafeModelError', 'is_count', 'read_meta', 'load_safe', 'onnx_session', 'export_onnx']
+__all__ = ['NonFiniteError', 'UnsafeModelError', 'is_count', 'HeadMeta', 'ModelMeta', 'read_meta', 'load_safe', 'onnx_providers',
+           'onnx_session', 'export_onnx']
 
 # %% ../nbs/api/08_export.ipynb #7c83ec47
 def _head_config(head:nn.Sequential) -> dict:
-    "The arguments of fastai's `create_head` that rebuild `head`: number of outputs, pooling, hidden sizes, dropout, batch norms, output range"
+    "The arguments of fastai's `create_head` that rebuild `head`"
     layers = list(head)
-    cfg = dict(pool=isinstance(layers[0], (AdaptiveConcatPool2d, nn.AdaptiveAvgPool2d)), concat_pool=isinstance(layers[0], AdaptiveConcatPool2d))
-    outs, bns, ps, bn, p = [], [], [], False, 0.
-    for m in layers:
-        if isinstance(m, nn.BatchNorm1d): bn = True
-        elif isinstance(m, nn.Dropout): p = m.p
-        elif isinstance(m, nn.Linear): outs.append(m.out_features); bns.append(bn); ps.append(p); bn, p = False, 0.
-    if not outs: raise ValueError("The model's head has no linear layer: it is not a head made by fastai's create_head")
+    lins = [i for i, m in enumerate(layers) if isinstance(m, nn.Linear)]
+    if not lins: raise KitError("The model's head has no linear layer: make it with fastai's create_head")
+    before = [layers[s:e] for s, e in zip([0] + [i + 1 for i in lins], lins)]   # the layers before each linear layer
+    has_bn = lambda ls: any(isinstance(m, nn.BatchNorm1d) for m in ls)
     y_range = [[float(m.low), float(m.high)] for m in layers if isinstance(m, SigmoidRange)]
-    return dict(n_out=outs[-1], **cfg, lin_ftrs=outs[:-1], ps=ps, first_bn=bns[0], bn_final=bn, y_range=y_range[0] if y_range else None)
+    outs = [layers[i].out_features for i in lins]
+    return dict(n_out=outs[-1], pool=isinstance(layers[0], (AdaptiveConcatPool2d, nn.AdaptiveAvgPool2d)),
+                concat_pool=isinstance(layers[0], AdaptiveConcatPool2d), lin_ftrs=outs[:-1],
+                ps=[next((m.p for m in ls if isinstance(m, nn.Dropout)), 0.) for ls in before],
+                first_bn=has_bn(before[0]), bn_final=has_bn(layers[lins[-1]:]), y_range=y_range[0] if y_range else None)
 
 # %% ../nbs/api/08_export.ipynb #acab9b88
-def _unsupported(t):
-    return ValueError(f"export_safe cannot reproduce the transform {type(t).__name__}, which the DataLoaders apply to validation images. "
-                      "It knows Resize, Normalize and the random augmentations that act on training images only")
+def _unsupported(t) -> KitError:
+    return KitError(f"export_safe cannot reproduce the transform {type(t).__name__} on validation images: "
+                    "use Resize, Normalize and training-only augmentations")
 
 def _inference_tfms(dls) -> dict:
     "Size, resize method and normalisation that `dls` applies to validation images"
@@ -49,23 +55,31 @@ def _inference_tfms(dls) -> dict:
         elif not (isinstance(t, ToTensor) or t.split_idx == 0): raise _unsupported(t)
     for t in dls.valid.after_batch.fs:
         if isinstance(t, Normalize): out.update(mean=t.mean.flatten().tolist(), std=t.std.flatten().tolist())
-        elif isinstance(t, AffineCoordTfm) and t.size is None: continue   # flips, rotations...: the identity on validation images
+        elif isinstance(t, AffineCoordTfm) and t.size is None: continue   # flips, rotations: none on validation
         elif not (isinstance(t, IntToFloatTensor) or t.split_idx == 0): raise _unsupported(t)
-    if 'size' not in out: raise ValueError("The DataLoaders do not resize images (no Resize item transform): export_safe needs one fixed input size")
+    if 'size' not in out: raise KitError("The DataLoaders do not resize images: add a Resize item transform")
     return out
 
 # %% ../nbs/api/08_export.ipynb #5b016e2b
 _format = 'fastai_tl.export_safe/1'
 
+def _backbone(learn:Learner) -> str:
+    "The name of the backbone `learn` was built from"
+    name = getattr(learn, 'backbone', None) or (learn.arch if isinstance(getattr(learn, 'arch', None), str) else None)
+    if name is None: raise KitError("export_safe rebuilds the model from its backbone's name: "
+                                    "build the learner with cnn_learner, or vision_learner with a timm name")
+    return name
+
 def _describe(learn:Learner) -> dict:
-    "What `model.json` holds: backbone, head, problem, classes, decision rule and input pipeline of `learn`"
-    backbone = getattr(learn, 'backbone', None) or (learn.arch if isinstance(getattr(learn, 'arch', None), str) else None)
-    if backbone is None: raise ValueError("export_safe rebuilds the model from its backbone's name: build the learner with fastai_tl's cnn_learner, or vision_learner with a timm name")
-    lf, problem = learn.loss_func, getattr(learn, 'problem', None) or problem_type(learn.dls)
+    "What `model.json` holds about `learn`: architecture, problem, classes and input"
+    backbone = _backbone(learn)
+    problem = getattr(learn, 'problem', None) or problem_type(learn.dls)
+    lf = learn.loss_func
     if problem == 'binary' and not isinstance(lf, BinaryLoss): problem = 'multiclass'   # two softmax outputs
-    meta = dict(format=_format, backbone=backbone, head=_head_config(learn.model[1]), problem=problem,
-                classes=None if problem == 'regression' else [str(c) for c in learn.dls.vocab], **_inference_tfms(learn.dls))
-    if problem == 'binary': meta.update(pos_class=meta['classes'][lf.pos], thresh=float(lf.thresh))
+    classes = None if problem == 'regression' else [str(c) for c in learn.dls.vocab]
+    meta = dict(format=_format, backbone=backbone, head=_head_config(learn.model[1]), problem=problem, classes=classes,
+                **_inference_tfms(learn.dls))
+    if problem == 'binary': meta.update(pos_class=classes[lf.pos], thresh=float(lf.thresh))
     if problem == 'multilabel': meta.update(thresh=float(getattr(lf, 'thresh', 0.5)))
     meta['versions'] = {d: dist_version(d) for d in ('fastai_tl', 'fastai', 'torch', 'timm')}
     return meta
@@ -73,143 +87,205 @@ def _describe(learn:Learner) -> dict:
 # %% ../nbs/api/08_export.ipynb #c656a1de
 _head_keys = ('n_out', 'pool', 'concat_pool', 'lin_ftrs', 'ps', 'first_bn', 'bn_final', 'y_range')
 
-def _build(meta:dict) -> nn.Module:
-    "An untrained model of the architecture that `meta` describes, built by fastai from the backbone's name (no download)"
-    name = meta['backbone']
+def _check_backbone(name:str):
     if not (name in embedded_backbones or name in torchvision_backbones or timm.is_model(name)):
-        raise ValueError(f"Unknown backbone {name!r} in model.json: it must be embedded ({', '.join(embedded_backbones)}), torchvision ({', '.join(torchvision_backbones)}) or a timm name")
+        raise KitError(f"Unknown backbone {name!r} in model.json: name a torchvision or timm model, "
+                       f"or one of {', '.join(embedded_backbones)}")
+
+def _build(meta:dict) -> nn.Module:
+    "An untrained model of the architecture `meta` describes, without a download"
+    _check_backbone(meta['backbone'])
     head = {k: meta['head'][k] for k in _head_keys}
-    n_out, y = head.pop('n_out'), head.pop('y_range')
-    arch, _ = arch_args(name, pretrained=False)
+    n_out = head.pop('n_out')
+    y = head.pop('y_range')
+    arch, _ = arch_args(meta['backbone'], pretrained=False)
     kw = dict(pretrained=False, y_range=tuple(y) if y else None, **head)
     return create_timm_model(arch, n_out, **kw)[0] if isinstance(arch, str) else create_vision_model(arch, n_out, **kw)
 
 def _check_rebuilt(rebuilt:nn.Module, model:nn.Module):
-    "An error unless `rebuilt` has the tensors (names and shapes) and the head layers of `model`"
+    "Raise unless `rebuilt` has the tensors and head layers of `model`"
     shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}
     layers = lambda m: [type(l).__name__ for l in m[1].modules()]
     diff = sorted(set(shapes(rebuilt).items()) ^ set(shapes(model).items()))
     if diff or layers(rebuilt) != layers(model):
-        raise ValueError(f"export_safe cannot describe this model: rebuilt from its backbone name and fastai's head arguments, it differs "
-                         f"({len(diff)} tensors, e.g. {diff[:2]}; head layers {layers(model)}). A custom model needs learn.export, or your own code to rebuild it")
+        raise KitError(f"export_safe cannot describe this model ({len(diff)} tensors differ, e.g. {diff[:2]}; "
+                       f"head {layers(model)}): save a custom model with learn.export")
 
 # %% ../nbs/api/08_export.ipynb #59d53123
-class NonFiniteError(ValueError):
-    "A model whose weights, statistics or outputs are NaN or infinite, as when its training diverged"
+class NonFiniteError(KitError):
+    "Weights, statistics or outputs that are NaN or infinite, as when training diverged"
 
 def _check_finite(model:nn.Module, what:str, todo:str):
-    "A `NonFiniteError` when a tensor of `model` holds NaN or infinity: `what` are not finite, and `todo`"
+    "Raise a `NonFiniteError` if a tensor of `model` holds NaN or infinity"
     bad = [k for k, v in model.state_dict().items() if v.is_floating_point() and not v.isfinite().all()]
     if bad: raise NonFiniteError(f"{what} are not finite: {len(bad)} tensor(s) hold NaN or infinite values, "
                                  f"e.g. {bad[0]}. Training diverged (a learning rate too high?): {todo}")
 
 @patch
 def export_safe(self:Learner, path) -> Path:
-    "Write the model to folder `path` without pickle: the weights to `model.safetensors`, what rebuilds and feeds the model to `model.json`"
+    "Write the model to folder `path` without pickle: `model.safetensors` and `model.json`"
     _check_finite(self.model, 'The weights of the model', 'train again with a lower learning rate; nothing was written')
     meta = _describe(self)
     _check_rebuilt(_build(meta), self.model)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    for fn in ('model.onnx', 'model.int8.onnx'): (path/fn).unlink(missing_ok=True)   # ONNX files of an earlier model would no longer match
+    for fn in ('model.onnx', 'model.int8.onnx'): (path/fn).unlink(missing_ok=True)   # they were an earlier model's
     save_safetensors(self.model, str(path/'model.safetensors'), metadata={'format': _format})
     (path/'model.json').write_text(json.dumps(meta, indent=2))
     os.chmod(path/'model.safetensors', (path/'model.json').stat().st_mode & 0o777)   # not safetensors' 0600
     return path
 
 # %% ../nbs/api/08_export.ipynb #c24b7955
-class UnsafeModelError(ValueError):
+class UnsafeModelError(KitError):
     "A file where a model should be that `load_safe` refuses to open, such as a pickle"
 
 def _looks_like(fn:Path) -> str:
     "What the first bytes of file `fn` say it is"
     with open(fn, 'rb') as f: head = f.read(9)
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5: return 'a Python pickle'
-    if head.startswith(b'PK\x03\x04'): return "a zip archive, the format of torch.save and learn.export, with a pickle inside"
+    if head.startswith(b'PK\x03\x04'): return "a zip archive (torch.save, learn.export) with a pickle inside"
     n = int.from_bytes(head[:8], 'little')
     if len(head) == 9 and head[8:] == b'{' and 8 + n <= fn.stat().st_size: return 'a safetensors file'
     return 'an unknown format'
 
-def _refuse(fn:Path, kind:str):
-    why = " Unpickling runs whatever code the file's author put in it; if you trust the author completely, fastai's load_learner reads it." if 'pickle' in kind else ''
-    return UnsafeModelError(f"{fn} is {kind}, not a safe export: it was not opened.{why} Pass a folder written by learn.export_safe (model.json and model.safetensors)")
+def _refuse(fn:Path, kind:str) -> UnsafeModelError:
+    "The error for file `fn` of `kind`, which was not opened"
+    why = " Loading it would run its author's code." if 'pickle' in kind else ''
+    return UnsafeModelError(f"{fn} is {kind}, not a safe export: it was not opened.{why} "
+                            "Pass a folder written by learn.export_safe (model.json and model.safetensors)")
 
 # %% ../nbs/api/08_export.ipynb #64d8c2ff
 _problems = ('binary', 'multiclass', 'multilabel', 'regression')
+
 def is_count(x) -> bool:
     "Whether `x` is a whole number of at least 1 (a numpy integer too, a bool not)"
     return isinstance(x, numbers.Integral) and not isinstance(x, bool) and x >= 1
-def _is_num(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool)
-def _is_list(x, check, n=None) -> bool: return isinstance(x, list) and (n is None or len(x) == n) and all(map(check, x))
 
-def _meta_checks(m:dict):
-    "(field, value, whether it is valid, what it must be) for the fields of model.json `m`, in an order where each check may rely on the ones before"
-    p, h, c = m['problem'], m['head'], m['classes']
-    yield 'backbone', m['backbone'], isinstance(m['backbone'], str), 'a backbone name'
-    yield 'problem', p, p in _problems, f"one of {', '.join(_problems)}"
-    yield 'head', h, isinstance(h, dict) and all(k in h for k in _head_keys), f"an object with {', '.join(_head_keys)}"
-    n, lin = h['n_out'], h['lin_ftrs']
-    yield 'head.n_out', n, is_count(n) and (p != 'binary' or n == 1), '1 for a binary model' if p == 'binary' else 'a whole number of at least 1'
-    yield 'head.lin_ftrs', lin, _is_list(lin, is_count), 'a list of whole numbers of at least 1'
-    yield 'head.ps', h['ps'], _is_list(h['ps'], _is_num, len(lin) + 1), f'{len(lin) + 1} dropout probabilities, one per linear layer'
-    yield 'head.y_range', h['y_range'], h['y_range'] is None or _is_list(h['y_range'], _is_num, 2), 'null or two numbers'
-    if p == 'regression': yield 'classes', c, c is None, 'null for a regression model'
-    else:
-        k = 2 if p == 'binary' else n
-        yield 'classes', c, _is_list(c, lambda x: isinstance(x, str), k) and len(set(c)) == k, f'{k} different names, ' + ('the two classes of a binary model' if p == 'binary' else f'one per output of the head (head.n_out is {n})')
-    if p == 'binary': yield 'pos_class', m.get('pos_class'), m.get('pos_class') in c, f"one of the classes ({', '.join(c)})"
-    if p in ('binary', 'multilabel'): yield 'thresh', m.get('thresh'), _is_num(m.get('thresh')) and 0 <= m['thresh'] <= 1, 'a number from 0 to 1'
-    yield 'size', m['size'], _is_list(m['size'], is_count, 2), 'two whole numbers of at least 1, the height and width'
-    yield 'resize', m['resize'], m['resize'] in ('crop', 'pad', 'squish'), 'crop, pad or squish'
-    yield 'pad_mode', m['pad_mode'], m['pad_mode'] in ('zeros', 'border', 'reflection'), 'zeros, border or reflection'
-    yield 'mean', m['mean'], _is_list(m['mean'], _is_num, 3), 'three numbers, one per colour channel'
-    yield 'std', m['std'], _is_list(m['std'], lambda x: _is_num(x) and x > 0, 3), 'three positive numbers, one per colour channel'
+_Count = Annotated[int, Field(ge=1)]
+def _nums(n:int, **kw):
+    "The type of a list of `n` numbers, each checked by `kw` (gt=0, say)"
+    return Annotated[list[Annotated[float, Field(**kw)]], Field(min_length=n, max_length=n)]
+
+def _must(ok:bool, field:str, want:str):
+    "Raise pydantic's error that `field` must be `want`, unless `ok`"
+    if not ok: raise PydanticCustomError('meta', '{field} must be {want}', dict(field=field, want=want))
+
+class HeadMeta(BaseModel):
+    "The head in `model.json`: the arguments of fastai's `create_head`"
+    model_config = ConfigDict(strict=True)   # "3" is not a number, nor true a count
+    n_out: _Count = Field(description='a whole number of at least 1')
+    pool: bool = Field(description='true or false')
+    concat_pool: bool = Field(description='true or false')
+    lin_ftrs: list[_Count] = Field(description='a list of whole numbers of at least 1')
+    ps: list[float] = Field(description='dropout probabilities, one per linear layer')
+    first_bn: bool = Field(description='true or false')
+    bn_final: bool = Field(description='true or false')
+    y_range: _nums(2) | None = Field(description='null or two numbers')
+
+    @model_validator(mode='after')
+    def _check_ps(self):
+        n = len(self.lin_ftrs) + 1
+        _must(len(self.ps) == n, 'ps', f'{n} dropout probabilities, one per linear layer')
+        return self
+
+class ModelMeta(BaseModel):
+    "The fields of `model.json`; each description says what the field must be"
+    model_config = ConfigDict(strict=True, extra='allow')
+    backbone: str = Field(description='a backbone name')
+    problem: Literal[_problems] = Field(description=f"one of {', '.join(_problems)}")
+    head: HeadMeta = Field(description=f"an object with {', '.join(_head_keys)}")
+    classes: list[str] | None = Field(description='a list of class names, or null for a regression model')
+    pos_class: str | None = Field(None, description='one of the classes')
+    thresh: Annotated[float, Field(ge=0, le=1)] | None = Field(None, description='a number from 0 to 1')
+    size: Annotated[list[_Count], Field(min_length=2, max_length=2)] = Field(
+        description='two whole numbers of at least 1, the height and width')
+    resize: Literal['crop', 'pad', 'squish'] = Field(description='crop, pad or squish')
+    pad_mode: Literal['zeros', 'border', 'reflection'] = Field(description='zeros, border or reflection')
+    mean: _nums(3) = Field(description='three numbers, one per colour channel')
+    std: _nums(3, gt=0) = Field(description='three positive numbers, one per colour channel')
+
+    @model_validator(mode='after')
+    def _check_decision(self):
+        "The outputs, classes, positive class and threshold agree with the problem"
+        p, n, c = self.problem, self.head.n_out, self.classes
+        _must(p != 'binary' or n == 1, 'head.n_out', '1 for a binary model')
+        distinct = c is not None and len(set(c)) == len(c)
+        if p == 'regression': _must(c is None, 'classes', 'null for a regression model')
+        elif p == 'binary': _must(distinct and len(c) == 2, 'classes',
+                                  '2 different names, the two classes of a binary model')
+        else: _must(distinct and len(c) == n, 'classes',
+                    f'{n} different names, one per output of the head (head.n_out is {n})')
+        if p == 'binary': _must(self.pos_class in c, 'pos_class', f"one of the classes ({', '.join(c)})")
+        if p in ('binary', 'multilabel'): _must(self.thresh is not None, 'thresh', 'a number from 0 to 1')
+        return self
+
+def _wrong(meta:dict, e:dict) -> tuple:
+    "The field, what it must be, and the value in `meta` of pydantic's error `e`"
+    keys = [k for k in e['loc'] if isinstance(k, str)] + (e['ctx']['field'].split('.') if e['type'] == 'meta' else [])
+    value = meta
+    cls = ModelMeta
+    for k in keys:
+        value = value.get(k) if isinstance(value, dict) else None
+        field = cls.model_fields[k]
+        cls = field.annotation
+    return '.'.join(keys), e['ctx']['want'] if e['type'] == 'meta' else field.description, value
 
 # %% ../nbs/api/08_export.ipynb #cbbb26e2
 _write_again = 'write model.safetensors and model.json again together with learn.export_safe'
 
-def _finite_json(fn:Path):
-    "The JSON in file `fn`, refusing NaN, Infinity and numbers beyond a float's range (Python's json reads them all)"
-    def refuse(s): raise NonFiniteError(f"{fn} holds {s}, not a finite number (the model would answer NaN): {_write_again}")
+def _check_folder(path:Path):
+    "Raise unless `path` is a folder with a model.json, refusing pickles unopened"
+    if path.is_file(): raise _refuse(path, _looks_like(path))
+    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder: pass a folder written by learn.export_safe")
+    if (path/'model.json').is_file(): return
+    pickles = [p for p in sorted(path.iterdir()) if p.is_file() and 'pickle' in _looks_like(p)]
+    if pickles: raise _refuse(pickles[0], _looks_like(pickles[0]))
+    raise FileNotFoundError(f"{path} has no model.json: pass the folder written by learn.export_safe")
+
+def _read_json(fn:Path):
+    "The JSON in `fn`, refusing NaN, Infinity and overflowing numbers"
+    def refuse(s): raise NonFiniteError(f"{fn} holds {s}, not a finite number: {_write_again}")
     def number(s): return x if math.isfinite(x := float(s)) else refuse(s)
-    return json.loads(fn.read_text(), parse_constant=refuse, parse_float=number)
+    try: return json.loads(fn.read_text(), parse_constant=refuse, parse_float=number)
+    except NonFiniteError: raise
+    except RecursionError: raise KitError(f"{fn} is nested too deeply to be a description: {_write_again}") from None
+    except ValueError as e: raise KitError(f"{fn} is not valid JSON ({e}): {_write_again}") from None
 
 def read_meta(path:Path) -> dict:
     "The checked description in `path`/model.json of a folder written by `export_safe`"
     path = Path(path)
-    if path.is_file(): raise _refuse(path, _looks_like(path))
-    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder: pass the folder written by learn.export_safe (model.json and model.safetensors)")
+    _check_folder(path)
     fn = path/'model.json'
-    if not fn.is_file():
-        others = [p for p in sorted(path.iterdir()) if p.is_file() and 'pickle' in _looks_like(p)]
-        if others: raise _refuse(others[0], _looks_like(others[0]))
-        raise FileNotFoundError(f"{path} has no model.json: pass the folder written by learn.export_safe")
-    try: meta = _finite_json(fn)
-    except NonFiniteError: raise
-    except RecursionError: raise ValueError(f"{fn} is nested too deeply to be a description: {_write_again}") from None
-    except (ValueError, UnicodeDecodeError) as e: raise ValueError(f"{fn} is not valid JSON ({e}): {_write_again}") from None
-    if not isinstance(meta, dict) or meta.get('format') != _format: raise ValueError(f"{fn} is not a description written by learn.export_safe (format {_format!r})")
-    missing = [k for k in ('backbone', 'head', 'problem', 'classes', 'size', 'resize', 'pad_mode', 'mean', 'std') if k not in meta]
-    if missing: raise ValueError(f"{fn} lacks {', '.join(missing)}: {_write_again}")
-    for field, value, ok, want in _meta_checks(meta):
-        if not ok: raise ValueError(f"{fn}: {field} must be {want}, not {json.dumps(value)}; {_write_again}")
+    meta = _read_json(fn)
+    if not isinstance(meta, dict) or meta.get('format') != _format:
+        raise KitError(f"{fn} is not a description written by learn.export_safe (format {_format!r})")
+    try: ModelMeta.model_validate(meta)
+    except ValidationError as e:
+        if missing := ['.'.join(map(str, x['loc'])) for x in e.errors() if x['type'] == 'missing']:
+            raise KitError(f"{fn} lacks {', '.join(missing)}: {_write_again}") from None
+        field, want, value = _wrong(meta, e.errors()[0])
+        raise KitError(f"{fn}: {field} must be {want}, not {json.dumps(value)}; {_write_again}") from None
     return meta
 
 # %% ../nbs/api/08_export.ipynb #a5f7c7a7
-def _unloadable(fn:Path, meta:dict, e:Exception) -> ValueError:
-    "The error for weights in `fn` that safetensors cannot read, or that do not fit the model `meta` describes"
-    if isinstance(e, SafetensorError): return ValueError(f"{fn} is damaged or incomplete ({e}): {_write_again}")
+def _unloadable(fn:Path, meta:dict, e:Exception) -> KitError:
+    "The error for weights in `fn` that are damaged or not of the model in `meta`"
+    if isinstance(e, SafetensorError): return KitError(f"{fn} is damaged or incomplete ({e}): {_write_again}")
     detail = next((l.strip() for l in str(e).splitlines()[1:] if l.strip()), str(e))
     detail = detail if len(detail) <= 300 else detail[:300] + '…'
-    return ValueError(f"{fn} does not hold the weights of the model that {fn.parent/'model.json'} describes ({meta['backbone']}, "
-                      f"{meta['head']['n_out']} output(s)): {detail} The two files must come from one model: {_write_again}")
+    return KitError(f"{fn} does not hold the weights of the model that {fn.parent/'model.json'} describes "
+                    f"({meta['backbone']}, {meta['head']['n_out']} output(s)): {detail} {_write_again}")
+
+def _check_weights(fn:Path):
+    "Raise unless `fn` is a safetensors file"
+    if not fn.is_file(): raise FileNotFoundError(f"{fn.parent} has no model.safetensors: write it with export_safe")
+    if (kind := _looks_like(fn)) != 'a safetensors file': raise _refuse(fn, kind)
 
 def load_safe(path) -> tuple:
-    "The model in `export_safe` folder `path`, rebuilt by the kit's code with the safetensors weights (nothing is unpickled), in eval mode, and its description"
+    "The model (in eval mode) and description in folder `path`, without unpickling"
     meta = read_meta(path)
     fn = Path(path)/'model.safetensors'
-    if not fn.is_file(): raise FileNotFoundError(f"{Path(path)} has no model.safetensors: write it with learn.export_safe")
-    if (kind := _looks_like(fn)) != 'a safetensors file': raise _refuse(fn, kind)
+    _check_weights(fn)
     model = _build(meta)
     try: load_safetensors(model, str(fn), strict=True)
     except (SafetensorError, RuntimeError) as e: raise _unloadable(fn, meta, e) from None
@@ -217,24 +293,48 @@ def load_safe(path) -> tuple:
     return model.eval(), meta
 
 # %% ../nbs/api/08_export.ipynb #18c2cba2
-def onnx_session(fn:Path):
-    "An onnxruntime session on the CPU for ONNX file `fn`"
+def _check_onnx(fn:Path):
+    "Raise, saying how to write it, unless ONNX file `fn` exists"
+    if fn.is_file(): return
+    d = str(fn.parent)
+    raise FileNotFoundError(f"{fn} does not exist: write it with export_onnx({d!r}) in Python, or from a shell with "
+                            f"python -c \"from fastai_tl.export import export_onnx; export_onnx({d!r})\"")
+
+def onnx_providers(device=None) -> list:
+    "onnxruntime's providers for torch `device`: CUDA's first for a GPU, when onnxruntime has it"
+    import onnxruntime as ort
+    d = torch.device(device or 'cpu')
+    if d.type != 'cuda' or 'CUDAExecutionProvider' not in ort.get_available_providers(): return ['CPUExecutionProvider']
+    return [('CUDAExecutionProvider', {'device_id': d.index or 0}), 'CPUExecutionProvider']
+
+def onnx_session(fn:Path, device=None):
+    "An onnxruntime session for ONNX file `fn`, on `device` (the CPU by default)"
     try: import onnxruntime as ort
-    except ImportError: raise ImportError("runtime='onnx' needs onnxruntime: pip install 'fastai_tl[onnx]'") from None
-    if not fn.is_file(): raise FileNotFoundError(f"{fn} does not exist: write it with export_onnx({str(fn.parent)!r}) in Python, or from a shell with "
-                                                 f"python -c \"from fastai_tl.export import export_onnx; export_onnx({str(fn.parent)!r})\"")
+    except ImportError: raise KitError("runtime='onnx' needs onnxruntime: pip install 'fastai_tl[onnx]'") from None
+    _check_onnx(fn)
     from onnxruntime.capi import onnxruntime_pybind11_state as state   # onnxruntime's errors, all plain Exceptions
-    try: return ort.InferenceSession(str(fn), providers=['CPUExecutionProvider'])
+    try: return ort.InferenceSession(str(fn), providers=onnx_providers(device))
     except (state.InvalidProtobuf, state.InvalidGraph, state.Fail, state.NotImplemented) as e:
         why = str(e).rsplit('failed:', 1)[-1].strip()
-        raise ValueError(f"{fn} is damaged or not an ONNX model that onnxruntime can run ({why}): "
-                         f"write it again with export_onnx({str(fn.parent)!r})") from None
+        raise KitError(f"{fn} is damaged or not an ONNX model that onnxruntime can run ({why}): "
+                       f"write it again with export_onnx({str(fn.parent)!r})") from None
 
 # %% ../nbs/api/08_export.ipynb #23a8176b
-def export_onnx(path, atol:float=1e-4, rtol:float=1e-4) -> Path:
-    "Write `path`/model.onnx (dynamic batch axis) from the `export_safe` folder `path`, once onnxruntime's outputs match PyTorch's within `atol` + `rtol`×|output|"
+def _check_close(fn:Path, got, want, atol:float, rtol:float):
+    "Delete `fn` and raise unless outputs `got` are close to `want`"
+    if np.allclose(got, want, rtol=rtol, atol=atol): return
+    fn.unlink()
+    raise KitError(f"The ONNX model's outputs differ from PyTorch's by up to {np.abs(got - want).max():.2g}, "
+                   f"more than atol={atol} + rtol={rtol} × |output|: it was not kept")
+
+def export_onnx(path,             # a folder written by `export_safe`
+                atol:float=1e-4,  # absolute tolerance between onnxruntime's and PyTorch's outputs
+                rtol:float=1e-4,  # relative tolerance, times |output|
+               ) -> Path:
+    "Write `path`/model.onnx, kept once onnxruntime agrees with PyTorch"
     model, meta = load_safe(path)
-    fn, (h, w) = Path(path)/'model.onnx', meta['size']
+    fn = Path(path)/'model.onnx'
+    h, w = meta['size']
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         torch.onnx.export(model, (torch.randn(2, 3, h, w),), str(fn), input_names=['image'], output_names=['logits'],
@@ -244,9 +344,5 @@ def export_onnx(path, atol:float=1e-4, rtol:float=1e-4) -> Path:
     for n in (1, 3):
         x = (torch.rand(n, 3, h, w) - mean) / std   # random pixels, normalised as images are
         with torch.inference_mode(): want = model(x).numpy()
-        got = session.run(None, {'image': x.numpy()})[0]
-        if not np.allclose(got, want, rtol=rtol, atol=atol):
-            fn.unlink()
-            raise RuntimeError(f"The ONNX model's outputs differ from PyTorch's by up to {np.abs(got - want).max():.2g} (batch of {n}), "
-                               f"more than atol={atol} + rtol={rtol} × |output|: it was not kept")
+        _check_close(fn, session.run(None, {'image': x.numpy()})[0], want, atol, rtol)
     return fn

@@ -1,4 +1,4 @@
-"""Quarantine and relabel images with moves that never delete, record each move in a crash-safe manifest, and undo them byte for byte; carry out a cleaning report or the choices made in fastai's `ImageClassifierCleaner`
+"""Quarantine, relabel and undo: moves that never delete, recorded in a crash-safe manifest
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/fix.html.md"""
 
@@ -12,22 +12,24 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 from fastcore.foundation import L
+from .errors import KitError
+from .data import file_md5
 from .tables import image_table
 
 # %% auto #0
 __all__ = ['read_manifest', 'tree_md5', 'quarantine', 'relabel', 'undo', 'apply_report', 'image_cleaner', 'apply_cleaner']
 
 # %% ../nbs/api/07_fix.ipynb #b9dffa84
-def _md5(fn): return hashlib.md5(Path(fn).read_bytes()).hexdigest()
 def _now(): return datetime.now(timezone.utc).isoformat(timespec='seconds')
 
 def read_manifest(manifest) -> dict:
-    "The actions recorded in JSON file `manifest`, or an empty manifest when there is no such file yet"
+    "The actions recorded in JSON file `manifest`, if it exists"
     m = Path(manifest)
     if not m.exists(): return dict(kind='fastai_tl clean manifest', version=1, actions=[])
     try: d = json.loads(m.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"{m} is not JSON ({e}): pass the manifest.json that quarantine, relabel or --apply wrote") from None
-    if not isinstance(d, dict) or 'actions' not in d: raise ValueError(f"{m} is not a fastai_tl clean manifest: it has no 'actions'")
+    except json.JSONDecodeError as e:
+        raise KitError(f"{m} is not JSON ({e}): pass the manifest.json that an apply wrote") from None
+    if not isinstance(d, dict) or 'actions' not in d: raise KitError(f"{m} is not a manifest: it has no 'actions'")
     return d
 
 # %% ../nbs/api/07_fix.ipynb #1c96acb2
@@ -39,7 +41,7 @@ def _write_json(fn:Path, d):
 
 _locks = {}
 def _locked(manifest) -> FileLock:
-    "A lock beside `manifest`, held while one process reads, changes and writes it (re-entrant in a process)"
+    "A lock beside `manifest`, re-entrant in a process"
     m = Path(manifest).absolute()
     m.parent.mkdir(parents=True, exist_ok=True)
     return _locks.setdefault(str(m), FileLock(str(m) + '.lock'))
@@ -52,9 +54,9 @@ def _record(manifest, action:dict):
 
 # %% ../nbs/api/07_fix.ipynb #5716c5ec
 def tree_md5(folder) -> dict:
-    "MD5 of every file under `folder` by relative path, sub-folders mapping to None: equal results mean byte-identical trees"
+    "MD5 of every file under `folder`, by relative path (None for a folder)"
     folder = Path(folder)
-    return {str(p.relative_to(folder)): (_md5(p) if p.is_file() else None) for p in sorted(folder.rglob('*'))}
+    return {str(p.relative_to(folder)): (file_md5(p) if p.is_file() else None) for p in sorted(folder.rglob('*'))}
 
 # %% ../nbs/api/07_fix.ipynb #493af6e6
 def _free(dst:Path) -> Path:
@@ -64,7 +66,7 @@ def _free(dst:Path) -> Path:
     return out
 
 def _mkdirs(d:Path) -> list:
-    "Create folder `d` and its missing parents; return the ones created, outermost first"
+    "Create folder `d` and its parents; return those created, outermost first"
     made = [str(p) for p in [d, *d.parents] if not p.exists()][::-1]
     d.mkdir(parents=True, exist_ok=True)
     return made
@@ -73,33 +75,40 @@ def _move_row(src:Path, dst, action:str, extra:dict) -> dict:
     return dict(action=action, src=str(src.absolute()), dst=str(_free(Path(dst).absolute())), **extra)
 
 def _move(src, dst, manifest, action, dry_run, **extra) -> dict:
-    "Move file `src` to `dst` (under a free name) and record it in `manifest`; with `dry_run`, only say what would happen"
+    "Move file `src` to a free name at `dst`, recording it in `manifest`"
     src = Path(src)
-    if not src.is_file(): raise FileNotFoundError(f"Cannot {action} {src}: there is no such file. Was it moved already? The manifest {manifest} lists every move")
+    if not src.is_file():
+        raise FileNotFoundError(f"Cannot {action} {src}: no such file. Was it moved already? See {manifest}")
     if dry_run: return _move_row(src, dst, action, extra)
     with _locked(manifest):   # another process may be moving into the same folders and manifest
         row = _move_row(src, dst, action, extra)
         made = _mkdirs(Path(row['dst']).parent)
-        _record(manifest, dict(row, md5=_md5(src), made_dirs=made))   # first, so that a move cut short by a crash is on record too
+        # recorded first, so that a move cut short by a crash is on record too
+        _record(manifest, dict(row, md5=file_md5(src), made_dirs=made))
         shutil.move(src, row['dst'])
     return row
 
 # %% ../nbs/api/07_fix.ipynb #3ad53d45
-def quarantine(paths, manifest, folder=None, dry_run:bool=False) -> pd.DataFrame:
-    "Move each file in `paths` into `folder` (default: 'quarantine' next to `manifest`), under its parent folder's name; nothing is deleted"
+def quarantine(paths,
+               manifest,           # JSON file that records every move
+               folder=None,        # default: 'quarantine' beside `manifest`
+               dry_run:bool=False  # only say what would be done
+              ) -> pd.DataFrame:
+    "Move each file in `paths` into `folder`, under its parent folder's name"
     folder = Path(folder or Path(manifest).parent/'quarantine')
-    return pd.DataFrame([_move(p, folder/Path(p).parent.name/Path(p).name, manifest, 'quarantine', dry_run) for p in paths],
-                        columns=['action', 'src', 'dst'])
+    rows = [_move(p, folder/Path(p).parent.name/Path(p).name, manifest, 'quarantine', dry_run) for p in paths]
+    return pd.DataFrame(rows, columns=['action', 'src', 'dst'])
 
 # %% ../nbs/api/07_fix.ipynb #b6b271b3
 def _relabel_table(csv, paths, labels, manifest, label, dry_run) -> list:
-    "Set column `label` of the rows of `csv` whose path is in `paths`, after copying the CSV aside for undo"
+    "Set column `label` of the rows of `csv` for `paths`, after copying it aside"
     csv, df = Path(csv), image_table(csv, label)
     new = {str(Path(p).absolute()): str(l) for p, l in zip(paths, labels)}
     missing = set(new) - set(df.path)
-    if missing: raise KeyError(f"{len(missing)} path(s) are not in {csv}, e.g. {sorted(missing)[0]}")
+    if missing: raise KitError(f"{len(missing)} path(s) are not in {csv}, e.g. {min(missing)}: pass the table's")
     old = dict(zip(df.path, df[label].astype(str)))
-    rows = [dict(action='relabel', src=p, dst=str(csv.absolute()), **{'from': old[p], 'to': l}) for p, l in new.items() if old[p] != l]
+    rows = [dict(action='relabel', src=p, dst=str(csv.absolute()), **{'from': old[p], 'to': l})
+            for p, l in new.items() if old[p] != l]
     if dry_run or not rows: return rows
     with _locked(manifest): _write_table(csv, df, new, rows, manifest, label)
     return rows
@@ -114,53 +123,64 @@ def _write_table(csv, df, new, rows, manifest, label):
     raw[label] = raw[label].astype(object)
     raw.loc[hit.notna().values, label] = hit[hit.notna()].values
     data = raw.to_csv(index=False).encode()   # UTF-8 bytes, so that the MD5 on record is the file's on every system
-    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows, md5=hashlib.md5(data).hexdigest(), made_dirs=made))
+    _record(manifest, dict(action='relabel table', src=str(csv.absolute()), dst=str(backup), rows=rows,
+                           md5=hashlib.md5(data).hexdigest(), made_dirs=made))
     csv.write_bytes(data)
 
 # %% ../nbs/api/07_fix.ipynb #2bcc3cf6
-def relabel(paths, labels, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
-    "Give each file in `paths` its class in `labels`: move it into that class's folder beside its own, or edit the `label` column of CSV `table`"
+def _relabel_file(p, l:str, manifest, dry_run) -> dict:
+    "Move file `p` into the folder of class `l`, beside its own"
+    p = Path(p)
+    return _move(p, p.parent.parent/l/p.name, manifest, 'relabel', dry_run, **{'from': p.parent.name, 'to': l})
+
+def relabel(paths,
+            labels,              # a class for each path, or one for all
+            manifest,            # JSON file that records every change
+            table=None,          # a CSV whose `label` column to edit, instead of moving files
+            label:str='label',
+            dry_run:bool=False   # only say what would be done
+           ) -> pd.DataFrame:
+    "Give each file in `paths` its class in `labels`"
     paths = list(paths)
-    labels = [labels]*len(paths) if isinstance(labels, str) else list(labels)
+    labels = [labels]*len(paths) if isinstance(labels, str) else [str(l) for l in labels]
     if table is not None: rows = _relabel_table(table, paths, labels, manifest, label, dry_run)
-    else: rows = [_move(p, Path(p).parent.parent/str(l)/Path(p).name, manifest, 'relabel', dry_run, **{'from': Path(p).parent.name, 'to': str(l)})
-                  for p, l in zip(paths, labels) if Path(p).parent.name != str(l)]
+    else: rows = [_relabel_file(p, l, manifest, dry_run) for p, l in zip(paths, labels) if Path(p).parent.name != l]
     return pd.DataFrame(rows, columns=['action', 'src', 'dst', 'from', 'to'])
 
 # %% ../nbs/api/07_fix.ipynb #79df8b59
 def _cut_short(a) -> bool:
-    "Whether action `a` was recorded but not carried out: its file (or table) is still at its source as it was"
-    if a['action'] == 'relabel table': return Path(a['dst']).exists() and _md5(a['src']) == _md5(a['dst'])
-    return Path(a['src']).is_file() and _md5(a['src']) == a['md5']
+    "Whether action `a` was recorded but not carried out"
+    if a['action'] == 'relabel table': return Path(a['dst']).exists() and file_md5(a['src']) == file_md5(a['dst'])
+    return Path(a['src']).is_file() and file_md5(a['src']) == a['md5']
 
 def _undo_problem(a) -> str:
     "Why action `a`, carried out, cannot be undone now, or None"
     table = a['action'] == 'relabel table'
     if not Path(a['dst']).exists(): return f"{a['dst']} is gone"
     now = a['src'] if table else a['dst']
-    if _md5(now) != a['md5']: return f"{now} has changed since the {a['action']}"
+    if file_md5(now) != a['md5']: return f"{now} has changed since the {a['action']}"
     if not table and Path(a['src']).exists(): return f"something else is at {a['src']} now"
 
 # %% ../nbs/api/07_fix.ipynb #e11a0468
 def undo(manifest, dry_run:bool=False) -> pd.DataFrame:
-    "Reverse every action of `manifest` not undone yet, last first, restoring files, tables and folders exactly; nothing is deleted"
+    "Reverse every action of `manifest` not undone yet, last first"
     m = Path(manifest)
-    if not m.exists(): raise FileNotFoundError(f"No manifest at {m}, so nothing to undo. Pass the manifest.json that an apply wrote")
+    if not m.exists(): raise FileNotFoundError(f"No manifest at {m}: pass the manifest.json that an apply wrote")
     d = read_manifest(m)
     todo = [a for a in d['actions'] if not a['undone']][::-1]
-    if not todo: raise ValueError(f"Every action in {m} has been undone already ({len(d['actions'])} action(s)): nothing to undo")
+    if not todo: raise KitError(f"Every action in {m} has been undone already: nothing to undo")
     rows = pd.DataFrame([dict(action=f"undo {a['action']}", src=a['dst'], dst=a['src']) for a in todo])
     if dry_run: return rows
     with _locked(m): _undo_all(m, d, todo)
     return rows
 
 def _undo_all(m:Path, d:dict, todo:list):
-    "Undo the actions `todo` of manifest `d` (file `m`), last first, marking each undone on disk"
+    "Undo the actions `todo` of manifest `d` (file `m`), marking each on disk"
     for i, a in enumerate(todo):
         if not _cut_short(a):   # one a crash cut short has nothing to put back
             if problem := _undo_problem(a):
-                raise RuntimeError(f"Undid {i} of {len(todo)} action(s), then stopped at action {a['id']} ({a['action']} of {a['src']}): {problem}. "
-                                   f"Put that file back as it was, then undo {m} again")
+                raise KitError(f"Undid {i} of {len(todo)} action(s), then stopped: {problem}. "
+                               f"Put that file back as it was, then undo {m} again")
             _mkdirs(Path(a['src']).parent)
             shutil.move(a['dst'], a['src'])   # for a table, its copy replaces the edited file
         for f in reversed(a['made_dirs']):
@@ -173,18 +193,30 @@ def _actions(frames) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=['action', 'src', 'dst'])
 
-def apply_report(report:pd.DataFrame, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
-    "Carry out the `quarantine` and `relabel` actions of `report`, each file once, recording every move in `manifest`"
+def _check_report(report:pd.DataFrame):
     missing = {'path', 'action', 'suggested'} - set(report.columns)
-    if missing: raise KeyError(f"The report has no {', '.join(sorted(missing))} column: pass a report that clean_report or save_report wrote")
+    if missing: raise KitError(f"The report has no {', '.join(sorted(missing))} column: pass a report the kit wrote")
+    unsure = report.path[(report.action == 'relabel') & report.suggested.isna()]
+    if len(unsure): raise KitError(f"{unsure.iloc[0]} is to be relabelled but has no suggested label: fill it in")
+
+def apply_report(report:pd.DataFrame, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
+    "Carry out the `quarantine` and `relabel` actions of `report`, each file once"
+    _check_report(report)
     q = report[report.action == 'quarantine'].path.drop_duplicates()
     r = report[(report.action == 'relabel') & ~report.path.isin(q)].drop_duplicates('path')
-    if r.suggested.isna().any(): raise ValueError(f"{r.path[r.suggested.isna()].iloc[0]} is to be relabelled, but its row has no suggested label: fill in `suggested`")
-    return _actions([quarantine(q, manifest, dry_run=dry_run), relabel(r.path, r.suggested, manifest, table=table, label=label, dry_run=dry_run)])
+    gone = quarantine(q, manifest, dry_run=dry_run)
+    return _actions([gone, relabel(r.path, r.suggested, manifest, table, label, dry_run)])
 
 # %% ../nbs/api/07_fix.ipynb #f4b9d8bb
-def _cleaner_items(learn, ds_idx:int=0):
-    "fastai's `_get_iw_info` (path, class, loss of each image of `learn.dls[ds_idx]`), with the paths of DataLoaders built from a DataFrame"
+def _widgets():
+    "fastai's `vision.widgets`, which needs ipywidgets"
+    try: import fastai.vision.widgets as widgets
+    except ImportError:
+        raise KitError("The cleaner is a Jupyter widget: `pip install ipywidgets`, then run it in Jupyter") from None
+    return widgets
+
+def _cleaner_items(learn, ds_idx:int=0) -> L:
+    "(path, class, loss) of each image of `learn.dls[ds_idx]`"
     dl = learn.dls[ds_idx].new(shuffle=False, drop_last=False)
     _, targs, losses = learn.get_preds(dl=dl, with_loss=True)
     items = dl.dataset.items
@@ -192,16 +224,25 @@ def _cleaner_items(learn, ds_idx:int=0):
     return L([fns, [dl.vocab[t] for t in targs], losses]).zip()
 
 def image_cleaner(learn, **kwargs):
-    "fastai's `ImageClassifierCleaner` for `learn`, also when its DataLoaders read the paths from a DataFrame as `image_dls` does (fastai issue #3538)"
-    try: import fastai.vision.widgets as widgets
-    except ImportError: raise ImportError("fastai's ImageClassifierCleaner is a Jupyter widget: `pip install ipywidgets` and run it in Jupyter") from None
-    fastai_items, widgets._get_iw_info = widgets._get_iw_info, _cleaner_items
-    try: return widgets.ImageClassifierCleaner(learn, **kwargs)
-    finally: widgets._get_iw_info = fastai_items
+    "fastai's `ImageClassifierCleaner` for `learn`, whose items may be a DataFrame"
+    w = _widgets()
+    class ImageCleaner(w.ImageClassifierCleaner):
+        def __init__(self, learn, **kwargs):   # fastai's, with the files of `_cleaner_items`
+            vocab = learn.dls.vocab
+            self.default = self.iw = w.ImagesCleaner(vocab, **kwargs)
+            self.dd_cats = w.Dropdown(options=vocab)
+            self.dd_ds = w.Dropdown(options=('Train', 'Valid'))
+            self.iwis = _cleaner_items(learn, 0), _cleaner_items(learn, 1)
+            self.dd_ds.observe(self.on_change_ds, 'value')
+            self.dd_cats.observe(self.on_change_ds, 'value')
+            self.on_change_ds()
+            self.widget = w.VBox([self.dd_cats, self.dd_ds, self.iw.widget])
+    return ImageCleaner(learn, **kwargs)
 
 # %% ../nbs/api/07_fix.ipynb #085e44db
 def apply_cleaner(cleaner, manifest, table=None, label:str='label', dry_run:bool=False) -> pd.DataFrame:
-    "Carry out the choices made in fastai's `ImageClassifierCleaner`: *delete* quarantines the file, a new class relabels it; every move in `manifest`"
+    "Carry out the choices made in fastai's `ImageClassifierCleaner`"
     fns, changes = list(cleaner.fns), list(cleaner.change())
-    return _actions([quarantine([fns[i] for i in cleaner.delete()], manifest, dry_run=dry_run),
-                     relabel([fns[i] for i, _ in changes], [c for _, c in changes], manifest, table=table, label=label, dry_run=dry_run)])
+    gone = quarantine([fns[i] for i in cleaner.delete()], manifest, dry_run=dry_run)   # *delete*
+    moved = relabel([fns[i] for i, _ in changes], [c for _, c in changes], manifest, table, label, dry_run)
+    return _actions([gone, moved])

@@ -15,9 +15,11 @@ import matplotlib.pyplot as plt
 __all__ = ['gradient_descent', 'plot_losses', 'softmax', 'cross_entropy']
 
 # %% ../nbs/02_foundations.ipynb #dbf2073d
-def gradient_descent(loss_fn: Callable[[Tensor], Tensor], params: Tensor, lr: float, steps: int) -> tuple[Tensor, list[float]]:
-    "Take `steps` steps of `params -= lr * grad` on `loss_fn(params)`; return the final params and each step's loss"
-    params, losses = params.detach().clone().requires_grad_(), []
+def gradient_descent(loss_fn: Callable[[Tensor], Tensor], params: Tensor, lr: float,
+                     steps: int) -> tuple[Tensor, list[float]]:
+    "`steps` steps of `params -= lr * grad`: the final params and each step's loss"
+    params = params.detach().clone().requires_grad_()
+    losses = []
     for _ in range(steps):
         loss = loss_fn(params)
         loss.backward()
@@ -27,7 +29,8 @@ def gradient_descent(loss_fn: Callable[[Tensor], Tensor], params: Tensor, lr: fl
     return params.detach(), losses
 
 # %% ../nbs/02_foundations.ipynb #f6835f91
-def plot_losses(curves: dict[str, Sequence[float]], title: str, xlabel: str = 'step', figsize: tuple = (6, 4)) -> plt.Axes:
+def plot_losses(curves: dict[str, Sequence[float]], # each curve's label and its losses
+                title: str, xlabel: str = 'step', figsize: tuple = (6, 4)) -> plt.Axes:
     "Plot each named loss curve against its step on a log scale, in one figure"
     _, ax = plt.subplots(figsize=figsize)
     for label, losses in curves.items(): ax.plot(losses, label=label)
@@ -37,7 +40,7 @@ def plot_losses(curves: dict[str, Sequence[float]], title: str, xlabel: str = 's
 
 # %% ../nbs/02_foundations.ipynb #4a08d515
 def softmax(x: Tensor) -> Tensor:
-    "Probabilities from logits along the last axis: `exp(x) / exp(x).sum()`, computed without overflow"
+    "Probabilities from logits along the last axis, without overflow"
     e = (x - x.max(dim=-1, keepdim=True).values).exp()
     return e / e.sum(dim=-1, keepdim=True)
 

@@ -1,4 +1,4 @@
-"""`cnn_learner`: fastai's `vision_learner` with a head, loss and metrics that fit the problem (one logit and `BinaryLoss` for two classes), a backbone by the kit's name or fastai's function, its normalisation, and the speed callbacks
+"""`cnn_learner`: fastai's `vision_learner` with the head, loss, metrics and normalisation that fit the problem
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/heads.html.md"""
 
@@ -14,6 +14,7 @@ from fastai.metrics import ActivationType
 from .models import embedded_backbones, embedded_weights, load_backbone
 from .hub import torchvision_backbones
 from .transforms import backbone_stats
+from .errors import KitError
 
 # %% auto #0
 __all__ = ['problem_type', 'binary_metrics', 'BinaryLoss', 'positive_index', 'target_range', 'head_args', 'arch_args',
@@ -21,7 +22,7 @@ __all__ = ['problem_type', 'binary_metrics', 'BinaryLoss', 'positive_index', 'ta
 
 # %% ../nbs/api/05_heads.ipynb #47ecb079
 def problem_type(dls) -> str:
-    "'binary', 'multiclass', 'multilabel' or 'regression', read from the target transforms of `dls`"
+    "The problem of `dls`: 'binary', 'multiclass', 'multilabel' or 'regression'"
     tfms = dls.train_ds.tls[1].tfms if hasattr(dls.train_ds, 'tls') else []
     if any(isinstance(t, MultiCategorize) for t in tfms): return 'multilabel'
     if any(isinstance(t, Categorize) for t in tfms): return 'binary' if len(dls.vocab) == 2 else 'multiclass'
@@ -31,7 +32,7 @@ def problem_type(dls) -> str:
 def _binary_score(score, pos, thresh, probs, targs): return score(targs.numpy() == pos, probs.numpy() >= thresh)
 
 def binary_metrics(pos:int=1, thresh:float=0.5) -> list:
-    "Accuracy, and precision, recall and F1 of the positive class (index `pos`), for a one-logit binary model"
+    "Accuracy, and positive class `pos`'s precision, recall and F1, from one logit"
     scores = dict(accuracy=skm.accuracy_score, precision=partial(skm.precision_score, zero_division=0),
                   recall=partial(skm.recall_score, zero_division=0), f1=partial(skm.f1_score, zero_division=0))
     return [AccumMetric(partial(_binary_score, s, pos, thresh), activation=ActivationType.Sigmoid, to_np=False, name=n)
@@ -39,10 +40,10 @@ def binary_metrics(pos:int=1, thresh:float=0.5) -> list:
 
 # %% ../nbs/api/05_heads.ipynb #c06207aa
 class BinaryLoss(BaseLoss):
-    "Binary cross-entropy on one logit against category targets, the positive class being index `pos`; decodes at `thresh`"
+    "Binary cross-entropy on one logit against category targets; `pos` is positive"
     def __init__(self, pos:int=1, thresh:float=0.5, **kwargs):
         super().__init__(nn.BCEWithLogitsLoss, floatify=True, is_2d=False, **kwargs)
-        self.pos, self.thresh = pos, thresh
+        store_attr('pos,thresh')
     def __call__(self, inp, targ, **kwargs): return super().__call__(inp, (targ == self.pos).float(), **kwargs)
     def activation(self, x):
         "Probabilities of both classes, in vocabulary order"
@@ -51,17 +52,23 @@ class BinaryLoss(BaseLoss):
     def decodes(self, x): return torch.where(x[:, self.pos] >= self.thresh, self.pos, 1 - self.pos)
 
 # %% ../nbs/api/05_heads.ipynb #43d928f9
-def positive_index(dls, pos_class=None) -> int:
-    "Index of `pos_class`, the positive class of a binary problem, in the vocabulary of `dls` (default: the second class)"
-    problem = problem_type(dls)
+def _check_pos_class(dls, pos_class, problem):
+    "Raise unless `pos_class` is a class of `dls`, a binary problem"
     classes = ', '.join(map(str, getattr(dls, 'vocab', [])))
-    if pos_class is not None and problem != 'binary': raise ValueError(f"pos_class={pos_class!r} is for a binary problem, and this one is {problem} (classes: {classes}): leave it out")
-    if pos_class is not None and pos_class not in dls.vocab: raise ValueError(f"pos_class={pos_class!r} is not a class; the classes are: {classes}")
-    return 1 if pos_class is None else dls.vocab.o2i[pos_class]
+    if problem != 'binary':
+        raise KitError(f"pos_class={pos_class!r} is for a binary problem, and this one is {problem} "
+                       f"(classes: {classes}): leave it out")
+    if pos_class not in dls.vocab: raise KitError(f"pos_class={pos_class!r} is not a class; the classes are: {classes}")
+
+def positive_index(dls, pos_class=None) -> int:
+    "Index of `pos_class` in the vocabulary of binary `dls`; by default 1"
+    if pos_class is None: return 1
+    _check_pos_class(dls, pos_class, problem_type(dls))
+    return dls.vocab.o2i[pos_class]
 
 # %% ../nbs/api/05_heads.ipynb #1acc2c4b
 def target_range(dls, margin:float=0.05) -> tuple:
-    "The smallest and largest training target of `dls`, each moved out by `margin` of the span: the default `y_range` of a regression"
+    "The range of the training targets of `dls`, widened by `margin` at each end"
     ys = dls.train_ds.tls[1] if hasattr(dls.train_ds, 'tls') else [o[-1] for o in dls.train_ds]
     ys = torch.cat([torch.as_tensor(y, dtype=torch.float).flatten() for y in ys])
     lo, hi = ys.min().item(), ys.max().item()
@@ -69,22 +76,25 @@ def target_range(dls, margin:float=0.05) -> tuple:
 
 # %% ../nbs/api/05_heads.ipynb #8ec01e12
 def head_args(dls, problem:str, pos:int=1, thresh:float=0.5, loss_func=None, metrics=None, y_range=None) -> tuple:
-    "`n_out`, loss, metrics and `y_range` for `vision_learner` with fastai's own losses: binary (two outputs), multiclass, multilabel or regression"
-    if problem == 'binary': return None, loss_func, ifnone(metrics, [accuracy, Precision(pos_label=pos), Recall(pos_label=pos), F1Score(pos_label=pos)]), y_range
-    if problem == 'multiclass': return None, loss_func, ifnone(metrics, [accuracy, F1Score(average='macro')]), y_range
-    if problem == 'multilabel': return None, loss_func, ifnone(metrics, [partial(accuracy_multi, thresh=thresh)]), y_range
+    "`n_out`, loss, metrics and `y_range` for fastai's own losses"
+    default = {'binary': [accuracy, Precision(pos_label=pos), Recall(pos_label=pos), F1Score(pos_label=pos)],
+               'multiclass': [accuracy, F1Score(average='macro')],
+               'multilabel': [partial(accuracy_multi, thresh=thresh)]}
+    if problem in default: return None, loss_func, ifnone(metrics, default[problem]), y_range
     return 1, ifnone(loss_func, MSELossFlat()), ifnone(metrics, [mae]), ifnone(y_range, target_range(dls))
 
 # %% ../nbs/api/05_heads.ipynb #2f515676
-def arch_args(arch:str|Callable, weights=None, pretrained:bool=True) -> tuple:
-    "The architecture `vision_learner` takes for backbone `arch` (an embedded, torchvision or timm name, or a function), and extra arguments"
+def arch_args(arch:str|Callable, # an embedded, torchvision or timm name, or a function
+              weights=None, pretrained:bool=True) -> tuple:
+    "The architecture `vision_learner` takes for backbone `arch`, and extra arguments"
     if callable(arch): return arch, ({} if weights is None else dict(weights=weights))   # fastai's way
     if arch in embedded_backbones:
         w = weights or (embedded_weights(arch) if pretrained else None)
         return embedded_backbones[arch]['timm'], (dict(pretrained_cfg_overlay=dict(file=str(w))) if w else {})
     if arch in torchvision_backbones:
         fn = getattr(torchvision.models, arch)
-        if weights: return partial(load_backbone, arch, weights=weights), dict(splitter=model_meta[fn]['split'])   # fastai cuts it at its pooling layer, as for `fn`
+        if weights:   # fastai cuts it at its pooling layer, as for `fn`
+            return partial(load_backbone, arch, weights=weights), dict(splitter=model_meta[fn]['split'])
         if pretrained: load_backbone(arch)   # fills the torch hub cache, or fails fast offline
         return fn, {}
     if weights: return arch, dict(pretrained_cfg_overlay=dict(file=str(weights)))
@@ -92,21 +102,25 @@ def arch_args(arch:str|Callable, weights=None, pretrained:bool=True) -> tuple:
     return arch, {}
 
 def backbone_name(arch:str|Callable, weights=None) -> str|Callable:
-    "The kit's name of a torchvision function it knows (given without `weights`), so that it loads as that name does; else `arch`"
+    "The kit's name of torchvision function `arch`, else `arch`"
     name = getattr(arch, '__name__', None)
-    return name if weights is None and name in torchvision_backbones and getattr(torchvision.models, name) is arch else arch
+    known = name in torchvision_backbones and getattr(torchvision.models, name) is arch
+    return name if known and weights is None else arch
 
 # %% ../nbs/api/05_heads.ipynb #39246f6f
+def _rounded(s): return [round(float(v), 3) for v in torch.as_tensor(s).flatten()]
+
 def _check_stats(norm:Normalize, stats:tuple, arch):
-    "Warn when `norm` normalises with other statistics than `stats`, those backbone `arch` was pretrained with"
-    got, want = [[round(float(v), 3) for v in torch.as_tensor(s).flatten()] for s in (norm.mean, norm.std)], [[round(float(v), 3) for v in s] for s in stats]
-    if got != want: warn(f"The DataLoaders normalise with mean {got[0]}, std {got[1]}, but backbone {arch!r} was pretrained with mean {want[0]}, "
-                         f"std {want[1]}: build them with image_dls(..., stats={arch!r}), or without stats so that the learner adds them")
+    "Warn unless `norm` normalises with backbone `arch`'s `stats`"
+    got = [_rounded(s) for s in (norm.mean, norm.std)]
+    want = [_rounded(s) for s in stats]
+    if got != want: warn(f"The DataLoaders normalise with mean {got[0]}, std {got[1]}, but backbone {arch!r} "
+                         f"was pretrained with mean {want[0]}, std {want[1]}: pass image_dls(..., stats={arch!r})")
 
 def backbone_norm(dls, arch:str|Callable, pretrained:bool=True, n_in:int=3):
-    "Add `Normalize` with backbone `arch`'s statistics to `dls` if it has none, as fastai's `vision_learner` does; warn if it has others"
+    "Add backbone `arch`'s `Normalize` to `dls` if it has none; warn if it has others"
     try: stats = backbone_stats(arch)
-    except ValueError: return   # a backbone no table knows: fastai adds nothing either
+    except KitError: return   # a backbone no table knows: fastai adds nothing either
     if len(stats[0]) != n_in: return
     norms = dls.after_batch.fs.filter(risinstance(Normalize))
     if not norms: dls.add_tfms([Normalize.from_stats(*stats)], 'after_batch')
@@ -114,17 +128,24 @@ def backbone_norm(dls, arch:str|Callable, pretrained:bool=True, n_in:int=3):
 
 # %% ../nbs/api/05_heads.ipynb #e9b57958
 def speed_cbs(device) -> list:
-    "Channels-last memory format, faster on CPUs and GPUs alike, and mixed precision on a CUDA GPU"
+    "Channels-last memory format, and mixed precision on a CUDA GPU"
     return [ChannelsLast()] + ([MixedPrecision()] if torch.device(device or 'cpu').type == 'cuda' else [])
 
 # %% ../nbs/api/05_heads.ipynb #746d264b
 @delegates(vision_learner)
-def cnn_learner(dls, arch:str|Callable='efficientnet_lite0', normalize:bool=True, n_out:int=None, pretrained:bool=True, weights=None,
-                loss_func=None, *, metrics=None, y_range=None, pos_class=None, thresh:float=0.5, **kwargs) -> Learner:
-    "fastai's `vision_learner` on backbone `arch` (a name, embedded, torchvision or timm, or a function) with the head, loss and metrics of `dls`' problem"
-    problem, pos = problem_type(dls), positive_index(dls, pos_class)
-    if problem == 'binary' and n_out in (None, 1) and (loss_func is None or isinstance(loss_func, BinaryLoss)):   # one output: the positive class's logit
-        n_out, loss_func, metrics = 1, ifnone(loss_func, BinaryLoss(pos, thresh)), ifnone(metrics, binary_metrics(pos, thresh))
+def cnn_learner(dls, arch:str|Callable='efficientnet_lite0', # a name (embedded, torchvision or timm) or a function
+                normalize:bool=True, n_out:int=None, pretrained:bool=True, weights=None, loss_func=None, *,
+                metrics=None, y_range=None,
+                pos_class=None, # the positive class of a binary problem
+                thresh:float=0.5, # the decision threshold of a binary or multilabel problem
+                **kwargs) -> Learner:
+    "fastai's `vision_learner` with the head, loss and metrics of `dls`' problem"
+    problem = problem_type(dls)
+    pos = positive_index(dls, pos_class)
+    if problem == 'binary' and n_out in (None, 1) and (loss_func is None or isinstance(loss_func, BinaryLoss)):
+        n_out = 1   # the positive class's logit
+        loss_func = ifnone(loss_func, BinaryLoss(pos, thresh))
+        metrics = ifnone(metrics, binary_metrics(pos, thresh))
     else:
         n, loss_func, metrics, y_range = head_args(dls, problem, pos, thresh, loss_func, metrics, y_range)
         n_out = ifnone(n_out, n)
@@ -132,7 +153,8 @@ def cnn_learner(dls, arch:str|Callable='efficientnet_lite0', normalize:bool=True
     if normalize: backbone_norm(dls, arch, pretrained, kwargs.get('n_in', 3))
     name, extra = arch_args(arch, weights, pretrained)
     cbs = speed_cbs(dls.device) + list(kwargs.pop('cbs', None) or [])
-    learn = vision_learner(dls, name, normalize=normalize, n_out=n_out, loss_func=loss_func, metrics=metrics, pretrained=pretrained,
-                           y_range=y_range, cbs=cbs, **{**extra, **kwargs})
-    learn.problem, learn.backbone = problem, getattr(arch, '__name__', arch)
+    learn = vision_learner(dls, name, normalize=normalize, n_out=n_out, loss_func=loss_func, metrics=metrics,
+                           pretrained=pretrained, y_range=y_range, cbs=cbs, **{**extra, **kwargs})
+    learn.problem = problem
+    learn.backbone = getattr(arch, '__name__', arch)
     return learn

@@ -1,4 +1,4 @@
-"""The pieces behind lesson 06's Grad-CAM: naming a layer and a class to explain, where a heat map peaks and whether that is inside a known box, and what a layer computes (its feature maps and first filters)
+"""The pieces behind Grad-CAM: the layer and classes to explain, where a map peaks, and what a layer computes
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/heatmaps.html.md"""
 
@@ -9,11 +9,14 @@ __all__ = ['cam_layer', 'class_indices', 'cam_peak', 'box_scores']
 
 # %% ../nbs/api/06_heatmaps.ipynb #4c3220f7
 from fastai.vision.all import *
+from .errors import KitError
 from .learner import body_stages
 
 # %% ../nbs/api/06_heatmaps.ipynb #03d6c04d
-def cam_layer(model, layer=None) -> nn.Module:
-    "The module of `model` that `layer` names: a stage, 'body', a module path, or the default (None) explained above"
+def cam_layer(model,
+              layer=None  # a stage, 'body', a module path or a module; default: explained above
+             ) -> nn.Module:
+    "The module of `model` that `layer` names"
     if isinstance(layer, nn.Module): return layer
     try: stages = dict(body_stages(model))
     except ValueError: stages = {}   # a backbone whose stages the kit does not know
@@ -23,52 +26,62 @@ def cam_layer(model, layer=None) -> nn.Module:
     if layer == 'body': return model[0]
     if layer in stages: return stages[layer]
     try: return model.get_submodule(layer)
-    except AttributeError: raise KeyError(f"No layer {layer!r}: name a stage ({', '.join(stages) or 'none known for this backbone'}) "
-                                          "or a module path in learn.model, e.g. '0.model'") from None
+    except AttributeError:
+        known = ', '.join(stages) or 'none known for this backbone'
+        raise KitError(f"No layer {layer!r}: name a stage ({known}) or a module path, e.g. '0.model'") from None
 
 # %% ../nbs/api/06_heatmaps.ipynb #c9ea3f99
-def class_indices(vocab, classes, n:int) -> list:
-    "`classes` (names or indices; one per image, or one for all `n` images) as `n` indices into `vocab`"
-    cs = [classes] if isinstance(classes, (str, int, np.integer)) else list(classes)
-    if len(cs) not in (1, n): raise ValueError(f"{len(cs)} classes for {n} images: give one class per image, or one for all")
+def _check_classes(vocab, cs:list, n:int):
+    if len(cs) not in (1, n): raise KitError(f"{len(cs)} classes for {n} images: give one per image, or one for all")
     bad = [c for c in cs if isinstance(c, str) and c not in vocab.o2i]
-    if bad: raise ValueError(f"No class {bad[0]!r}: the classes are {', '.join(map(str, vocab))}")
+    if bad: raise KitError(f"No class {bad[0]!r}: the classes are {', '.join(map(str, vocab))}")
+
+def class_indices(vocab,
+                  classes,  # names or indices: one per image, or one for all
+                  n:int     # the number of images
+                 ) -> list:
+    "`classes` as `n` indices into `vocab`"
+    cs = [classes] if isinstance(classes, (str, int, np.integer)) else list(classes)
+    _check_classes(vocab, cs, n)
     return [vocab.o2i[c] if isinstance(c, str) else int(c) for c in cs] * (n // len(cs))
 
 # %% ../nbs/api/06_heatmaps.ipynb #ac491e09
 def cam_peak(maps:np.ndarray) -> tuple:
-    "Row and column of each map's peak (n maps of h×w): the centre of its pixels at the maximum; NaN for an all-zero map"
+    "Row and column of the peak of each of the (n, h, w) `maps`"
     top = maps == maps.max((1, 2), keepdims=True)
     n = top.sum((1, 2))
-    rows, cols = (top.sum(2) * np.arange(maps.shape[1])).sum(1) / n, (top.sum(1) * np.arange(maps.shape[2])).sum(1) / n
-    blank = maps.max((1, 2)) == 0
+    rows = (top.sum(2) * np.arange(maps.shape[1])).sum(1) / n
+    cols = (top.sum(1) * np.arange(maps.shape[2])).sum(1) / n
+    blank = maps.max((1, 2)) == 0   # no peak: NaN
     return np.where(blank, np.nan, rows), np.where(blank, np.nan, cols)
 
 # %% ../nbs/api/06_heatmaps.ipynb #b4cb03b5
 def box_scores(maps:np.ndarray, boxes:pd.DataFrame) -> pd.DataFrame:
-    "Per heat map: is its peak inside the box of `boxes` (x0, y0, x1, y1), and its heat in the box ÷ its mean heat; NaN for an all-zero map"
+    "Whether each map's peak is in its box, and the box's mean heat ÷ the map's"
     rows, cols = cam_peak(maps)
     b = boxes[['x0', 'y0', 'x1', 'y1']].values
     hit = (b[:, 0] <= cols) & (cols <= b[:, 2]) & (b[:, 1] <= rows) & (rows <= b[:, 3])
     ratio = [m[y0:y1, x0:x1].mean() / m.mean() if m.max() > 0 else np.nan for m, (x0, y0, x1, y1) in zip(maps, b)]
-    return pd.DataFrame({'peak in box': np.where(np.isnan(rows), np.nan, hit), 'box heat ÷ map heat': ratio}, index=boxes.index)
+    peak = np.where(np.isnan(rows), np.nan, hit)   # NaN for an all-zero map
+    return pd.DataFrame({'peak in box': peak, 'box heat ÷ map heat': ratio}, index=boxes.index)
 
 # %% ../nbs/api/06_heatmaps.ipynb #0448ac80
 @patch
 def show_feature_maps(self:Learner, item, layer, n:int=16, ncols:int=8, figsize=None):
-    "The `n` most active channels of `layer`'s output for the image `item` (a DataFrame row), one panel each"
+    "Show the `n` most active channels of `layer` for the image `item`"
     xb = self.dls.test_dl([item], num_workers=0).one_batch()[0]
     with hook_output(cam_layer(self.model, layer)) as h, torch.no_grad(): self.model.to(xb.device).eval()(xb)
     acts = h.stored[0]
     top = acts.mean((1, 2)).topk(min(n, len(acts))).indices
     axs = get_grid(len(top), ncols=min(ncols, len(top)), figsize=figsize,
                    title=f'Feature maps of {layer}: {acts.shape[0]} channels of {acts.shape[1]}×{acts.shape[2]}')
-    for ax, c in zip(axs, top.tolist()): show_image(acts[c].cpu().numpy(), ax=ax, cmap='viridis', title=f'channel {c}')   # an array: fastai reads a tensor under 5 pixels high as channels
+    # each map as an array: fastai reads a tensor under 5 pixels high as channels
+    for ax, c in zip(axs, top.tolist()): show_image(acts[c].cpu().numpy(), ax=ax, cmap='viridis', title=f'channel {c}')
 
 # %% ../nbs/api/06_heatmaps.ipynb #f8fa3b23
 @patch
 def show_filters(self:Learner, ncols:int=8, figsize=(8, 4)):
-    "The filters of the first convolution of the body as RGB images, each scaled to [0, 1]"
+    "Show the filters of the body's first convolution as RGB images"
     w = next(m for m in self.model[0].modules() if isinstance(m, nn.Conv2d)).weight.detach()
     lo, hi = w.amin((1, 2, 3), keepdim=True), w.amax((1, 2, 3), keepdim=True)
     show_images((w - lo) / (hi - lo), nrows=math.ceil(len(w) / ncols), ncols=ncols, figsize=figsize,

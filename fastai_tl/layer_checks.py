@@ -1,4 +1,4 @@
-"""The shape checks of lesson 03's hand-written convolution and pooling, and max pooling's index of a window that holds NaN, as PyTorch gives it
+"""The shape checks of lesson 03's convolution and pooling, and where max pooling puts a NaN's index, as PyTorch does
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/layer_checks.html.md"""
 
@@ -8,29 +8,30 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/layer_checks.html.md"""
 from __future__ import annotations
 import torch
 from torch import Tensor
+from .errors import KitError
 
 # %% auto #0
 __all__ = ['check_batch', 'check_conv_weight', 'check_pool_padding', 'last_nan']
 
 # %% ../nbs/api/03_layer_checks.ipynb #737e248d
 def check_batch(x:Tensor):
-    "Raise a clear error unless `x` is a batch of images (N, C, H, W)"
-    if x.ndim != 4: raise ValueError(f'expected a batch of images of shape (N, C, H, W), got shape {tuple(x.shape)}: add the missing axes, '
-                                     'e.g. img[None] for one (C, H, W) image, img[None, None] for one grey (H, W) image')
+    "Raise unless `x` is a batch of images (N, C, H, W)"
+    if x.ndim != 4:   # img[None] for one (C, H, W) image, img[None, None] for one grey (H, W) image
+        raise KitError(f"Expected a batch (N, C, H, W), got {tuple(x.shape)}: add the missing axes, e.g. img[None]")
 
 # %% ../nbs/api/03_layer_checks.ipynb #b599c466
 def check_conv_weight(weight:Tensor, c:int):
-    "Raise a clear error unless `weight` has shape (filters, `c`, k, k)"
+    "Raise unless `weight` has shape (filters, `c`, k, k)"
     if weight.ndim != 4 or weight.shape[1] != c or weight.shape[2] != weight.shape[3]:
-        raise ValueError(f'weight should have shape (filters, {c}, k, k) for an input with {c} channels, got {tuple(weight.shape)}')
+        raise KitError(f"weight should have shape (filters, {c}, k, k) for {c} channels, got {tuple(weight.shape)}")
 
 # %% ../nbs/api/03_layer_checks.ipynb #71ab2775
 def check_pool_padding(padding:int, k:int):
-    "Raise a clear error when `padding` is more than half the pooling window `k`, as PyTorch does"
-    if padding > k//2: raise ValueError(f'padding {padding} is more than half the window {k}; PyTorch refuses it too: use padding <= {k//2}')
+    "Raise when `padding` is more than half the pooling window `k`, as PyTorch does"
+    if padding > k//2: raise KitError(f"padding {padding} is more than half the window {k}: use padding <= {k//2}")
 
 # %% ../nbs/api/03_layer_checks.ipynb #188a0058
 def last_nan(win:Tensor, idx:Tensor, dim:int=2) -> Tensor:
-    "`idx`, the position of each window's maximum along `dim` of `win`, moved to the window's last NaN where it has one"
+    "`idx`, the argmax along `dim` of `win`, moved to each window's last NaN"
     nan = win.isnan()
     return torch.where(nan.any(dim), win.shape[dim] - 1 - nan.flip(dim).int().argmax(dim), idx)

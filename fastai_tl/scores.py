@@ -1,4 +1,4 @@
-"""What a classifier's scores say once they are computed: the probabilities of one pass kept beside fastai's interpretation, a table per image and one of the top losses, metrics at any threshold, and the ROC and precision-recall curves
+"""What a classifier's scores say: metrics at any threshold, tables per image and of the top losses, ROC and PR curves
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/scores.html.md"""
 
@@ -10,40 +10,46 @@ __all__ = ['binary_scores']
 # %% ../nbs/api/06_scores.ipynb #e111f86c
 import sklearn.metrics as skm
 from fastai.vision.all import *
+from .errors import KitError
 
 # %% ../nbs/api/06_scores.ipynb #afa176ab
 @patch
 def probs_targs(self:ClassificationInterpretation) -> tuple:
-    "Predicted probabilities and targets of the images of `dl`, computed on first use and kept"
+    "Probabilities and targets of the images of `dl`, computed on first use and kept"
     if not hasattr(self, '_probs_targs'): self._probs_targs = self.learn.get_preds(dl=self.dl, act=self.act)
     return self._probs_targs
 
 # %% ../nbs/api/06_scores.ipynb #8bae2077
 @patch
 def predictions(self:ClassificationInterpretation) -> pd.DataFrame:
-    "Each image's path (or item), actual and predicted class (at the learner's current rule) and probability of every class"
+    "Each image's path, actual and predicted class, and probability of every class"
     probs, targs = self.probs_targs()
     items, voc = self.dl.items, self.vocab
     paths = items['path'].astype(str).values if 'path' in getattr(items, 'columns', []) else [str(o) for o in items]
     df = pd.DataFrame(dict(path=paths, actual=[voc[int(i)] for i in targs],
-                           predicted=[voc[int(i)] for i in self.learn.loss_func.decodes(probs)]))
+                           predicted=[voc[int(i)] for i in self.learn.loss_func.decodes(probs)]))   # the current rule
     return df.join(pd.DataFrame(probs.numpy(), columns=[f'p_{c}' for c in voc]))
 
 # %% ../nbs/api/06_scores.ipynb #3ef704e3
 @patch
 def top_loss_table(self:ClassificationInterpretation, k:int=9) -> pd.DataFrame:
-    "The `k` largest losses: prediction, actual class, loss and the probability given to the actual class"
+    "The `k` largest losses, with prediction, actual class and its probability"
     probs, targs = self.probs_targs()
     losses, idx = self.top_losses(k)
-    preds, voc = self.learn.loss_func.decodes(probs[idx]), self.vocab
-    return pd.DataFrame(dict(prediction=[voc[int(i)] for i in preds], actual=[voc[int(i)] for i in targs[idx]], loss=losses.numpy(),
-                             probability=probs[idx, targs[idx]].numpy()), index=pd.Index(idx.numpy(), name='image'))
+    voc = self.vocab
+    preds = self.learn.loss_func.decodes(probs[idx])
+    cols = dict(prediction=[voc[int(i)] for i in preds], actual=[voc[int(i)] for i in targs[idx]], loss=losses.numpy(),
+                probability=probs[idx, targs[idx]].numpy())
+    return pd.DataFrame(cols, index=pd.Index(idx.numpy(), name='image'))
 
 # %% ../nbs/api/06_scores.ipynb #35d93870
+def _check_binary(vocab):
+    classes = ', '.join(map(str, vocab))
+    if len(vocab) != 2: raise KitError(f"This needs a binary problem; this one has {len(vocab)} classes: {classes}")
+
 def binary_scores(interp) -> tuple:
-    "Probability of the positive class and whether each image is of that class, for a binary problem"
-    voc = interp.vocab
-    if len(voc) != 2: raise ValueError(f"This needs a binary problem; this one has {len(voc)} classes: {', '.join(map(str, voc))}")
+    "Probability of the positive class, and whether each image is of it"
+    _check_binary(interp.vocab)
     pos = getattr(interp.learn.loss_func, 'pos', 1)
     probs, targs = interp.probs_targs()
     return probs[:, pos].numpy(), (targs == pos).numpy()
@@ -51,11 +57,12 @@ def binary_scores(interp) -> tuple:
 # %% ../nbs/api/06_scores.ipynb #466e43f2
 @patch
 def metrics_at(self:ClassificationInterpretation, thresh:float) -> dict:
-    "Precision, recall, F1, missed positives and false alarms when the positive class is predicted at probability >= `thresh`"
+    "Precision, recall, F1, misses and false alarms at threshold `thresh`"
     score, y = binary_scores(self)
     pred = score >= thresh
     p, r, f, _ = skm.precision_recall_fscore_support(y, pred, average='binary', zero_division=0)
-    return dict(threshold=float(thresh), precision=p, recall=r, f1=f, missed=int((y & ~pred).sum()), false_alarms=int((~y & pred).sum()))
+    return dict(threshold=float(thresh), precision=p, recall=r, f1=f, missed=int((y & ~pred).sum()),
+                false_alarms=int((~y & pred).sum()))
 
 # %% ../nbs/api/06_scores.ipynb #04cf52a8
 @patch
@@ -70,16 +77,19 @@ def _pos_name(interp): return interp.vocab[getattr(interp.learn.loss_func, 'pos'
 
 @patch
 def plot_roc(self:ClassificationInterpretation, figsize=(5, 5)) -> float:
-    "Plot the ROC curve of the positive class, with chance as a diagonal; return its AUC"
+    "Plot the ROC curve of the positive class; return its AUC"
     score, y = binary_scores(self)
     _, ax = plt.subplots(figsize=figsize)
     d = skm.RocCurveDisplay.from_predictions(y, score, name='model', ax=ax, plot_chance_level=True)
-    ax.set(title=f'ROC curve: {_pos_name(self)}', xlabel='false-positive rate (1 - specificity)', ylabel='true-positive rate (recall)')
+    ax.set(title=f'ROC curve: {_pos_name(self)}', xlabel='false-positive rate (1 - specificity)',
+           ylabel='true-positive rate (recall)')
     return d.roc_auc
 
 @patch
-def plot_precision_recall(self:ClassificationInterpretation, mark:float=None, figsize=(5, 5)) -> float:
-    "Plot the precision-recall curve of the positive class, with the threshold `mark` as a dot; return its average precision"
+def plot_precision_recall(self:ClassificationInterpretation,
+                          mark:float=None,  # a threshold to mark with a dot
+                          figsize=(5, 5)) -> float:
+    "Plot the precision-recall curve; return its average precision"
     score, y = binary_scores(self)
     _, ax = plt.subplots(figsize=figsize)
     d = skm.PrecisionRecallDisplay.from_predictions(y, score, name='model', ax=ax, plot_chance_level=True)

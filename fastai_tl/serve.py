@@ -1,4 +1,4 @@
-"""The web service: a FastAPI app with limits on what an upload may be, a web page, `serve`, a `ServiceThread` for notebooks and tests, and `load_test`
+"""The web service: a FastAPI app with limits on uploads, a web page, `serve`, `ServiceThread` and `load_test`
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/serve.html.md"""
 
@@ -12,6 +12,8 @@ from functools import partial
 from importlib.resources import files as package_files
 import numpy as np
 import uvicorn
+from fastcore.basics import store_attr
+from fastcore.meta import delegates
 from fastapi import FastAPI, File, Query, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -21,6 +23,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 from . import __version__
+from .errors import KitError
 from .predict import BadImage, Predictor, image_formats, open_image, peek_image
 
 # %% auto #0
@@ -57,7 +60,7 @@ class HealthOut(BaseModel):
     size: list[int]
 
 class LabelsOut(BaseModel):
-    "The classes, and the decision rule: the positive class and threshold of a binary model, the threshold of a multi-label one"
+    "The classes, and the decision rule: a positive class, a threshold"
     labels: list[str]
     problem: str
     pos_class: str | None = None
@@ -66,28 +69,33 @@ class LabelsOut(BaseModel):
 # %% ../nbs/api/08_serve.ipynb #174ae5ec
 _errors = {400: 'a malformed multipart body, or too many files', 408: 'a request body that did not arrive in time',
            413: 'an upload over the size limit, or more pixels in all than the limit per request',
-           415: f"a file that is not one of {', '.join(image_formats)}", 422: 'a file that cannot be decoded or has too many pixels, or a request without files',
-           503: 'the model cannot answer for these images (its outputs are not finite), or more connections than the limit'}
+           415: f"a file that is not one of {', '.join(image_formats)}",
+           422: 'a file that cannot be decoded or has too many pixels, or a request without files',
+           503: 'the model cannot answer for these images (its outputs are not finite), or too many connections'}
 
 def _json_error(status:int, detail:str, headers:dict=None, errors:list=()) -> JSONResponse:
+    "An `ErrorOut` response with `status`"
     return JSONResponse(ErrorOut(detail=detail, errors=list(errors)).model_dump(), status_code=status, headers=headers)
 
 async def _http_error(request, exc): return _json_error(exc.status_code, str(exc.detail), getattr(exc, 'headers', None))
 
-async def _server_error(request, exc): return _json_error(500, f'The service failed on this request ({type(exc).__name__}); its log has the details')
+async def _server_error(request, exc):
+    return _json_error(500, f'The service failed on this request ({type(exc).__name__}); its log has the details')
 
 def _describe(e:dict) -> str:
-    "One of FastAPI's validation errors `e` as a phrase; a form part without a file name arrives as text, not as a file"
-    if 'Expected UploadFile' in e['msg']: return f"{e['loc'][1]}: part {e['loc'][-1] + 1} is not a file (it has no file name)"
-    return f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+    "One of FastAPI's validation errors `e` as a phrase"
+    loc = e['loc']
+    if 'Expected UploadFile' in e['msg']: return f"{loc[1]}: part {loc[-1] + 1} is not a file (it has no file name)"
+    return f"{'.'.join(map(str, loc))}: {e['msg']}"
 
 async def _validation_error(request, exc):
     msg = '; '.join(map(_describe, exc.errors()))
-    return _json_error(422, f"The request does not match the API ({msg}). Send images as multipart form field 'files', each a file with its name")
+    return _json_error(422, f"The request does not match the API ({msg}). "
+                            "Send images as multipart form field 'files', each a file with its name")
 
 class _ContentLength:
-    "ASGI middleware: a JSON 413 error, before reading it, for a request body whose Content-Length is over `max_body` bytes"
-    def __init__(self, app, max_body:int): self.app, self.max_body = app, max_body
+    "ASGI middleware: a JSON 413, unread, for a Content-Length over `max_body`"
+    def __init__(self, app, max_body:int): store_attr()
     async def __call__(self, scope, receive, send):
         n = dict(scope.get('headers', [])).get(b'content-length', b'')
         if scope['type'] == 'http' and n.isdigit() and int(n) > self.max_body:
@@ -96,39 +104,46 @@ class _ContentLength:
         await self.app(scope, receive, send)
 
 def _page() -> str:
+    "The web page, a file of the package"
     fn = package_files('fastai_tl')/'static'/'index.html'
-    if not fn.is_file(): raise FileNotFoundError(f"{fn} is missing: the package was installed without its static files; reinstall fastai_tl")
+    if not fn.is_file(): raise FileNotFoundError(f"{fn} is missing: reinstall fastai_tl, with its static files")
     return fn.read_text()
 
 # %% ../nbs/api/08_serve.ipynb #5347e22b
 class _Turns:
-    "ASGI middleware: at most `n` requests with a body are read, decoded and predicted at once; the others wait, unread"
-    def __init__(self, app, n:int): self.app, self.turns = app, asyncio.Semaphore(n)
+    "ASGI middleware: at most `n` POST requests at once; the others wait, unread"
+    def __init__(self, app, n:int):
+        self.app = app
+        self.turns = asyncio.Semaphore(n)
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http' or scope['method'] != 'POST': return await self.app(scope, receive, send)
         async with self.turns: await self.app(scope, receive, send)
 
 class _BodyDeadline:
-    "ASGI middleware: a JSON 408 error for a request whose body has not arrived `timeout` seconds after the app first asked for it"
-    def __init__(self, app, timeout:float): self.app, self.timeout = app, timeout
+    "ASGI middleware: a JSON 408 for a body that takes over `timeout` seconds"
+    def __init__(self, app, timeout:float): store_attr()
+    def _late(self) -> HTTPException:
+        return HTTPException(408, f"The request body did not arrive within {self.timeout:g} s: send it at once, "
+                                  "or serve behind a reverse proxy that buffers slow uploads",
+                             headers={'connection': 'close'})
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http': return await self.app(scope, receive, send)
-        end, done = None, False
+        end = None
+        done = False
         async def timed():
             nonlocal end, done
             if done: return await receive()   # after the body: waiting for a disconnect, with no deadline
-            end = end or asyncio.get_running_loop().time() + self.timeout
-            try: msg = await asyncio.wait_for(receive(), max(end - asyncio.get_running_loop().time(), 0))
-            except asyncio.TimeoutError:
-                raise HTTPException(408, f"The request body did not arrive within {self.timeout:g} s: send it at once, "
-                                         "or put the service behind a reverse proxy that buffers slow uploads", headers={'connection': 'close'}) from None
+            now = asyncio.get_running_loop().time
+            end = end or now() + self.timeout
+            try: msg = await asyncio.wait_for(receive(), max(end - now(), 0))
+            except asyncio.TimeoutError: raise self._late() from None
             done = msg['type'] != 'http.request' or not msg.get('more_body')
             return msg
         await self.app(scope, timed, send)
 
 # %% ../nbs/api/08_serve.ipynb #20993883
 def _file_pickers(schema):
-    "OpenAPI `schema` with `format: binary` beside each `contentMediaType`, so that Swagger UI shows a file picker"
+    "OpenAPI `schema` with `format: binary` beside each `contentMediaType`"
     if isinstance(schema, dict):
         if 'contentMediaType' in schema: schema.setdefault('format', 'binary')
         for v in schema.values(): _file_pickers(v)
@@ -137,81 +152,117 @@ def _file_pickers(schema):
     return schema
 
 # %% ../nbs/api/08_serve.ipynb #af554e08
-def read_uploads(files:list, max_bytes:int, max_pixels:int, max_request_pixels:int, to_tensor):
-    "The model-size tensors (`to_tensor`) and names of the good `files`, and the error of each bad one; one full-size image is decoded at a time"
-    xs, names, errors, total = [], [], [], 0
+def _check_size(data:bytes, max_bytes:int):
+    if len(data) > max_bytes: raise BadImage(f'is larger than the limit of {max_bytes/2**20:g} MB per file', 413)
+
+def _check_total(total:int, limit:int):
+    if total > limit: raise BadImage(f'takes the request to {total/1e6:.3g} million pixels, more than the limit of '
+                                     f'{limit/1e6:.3g} million per request: send fewer or smaller images', 413)
+
+def read_uploads(files:list,              # uploads, each with a `filename` and a `file` to read
+                 max_bytes:int,           # bytes per file
+                 max_pixels:int,          # pixels per image
+                 max_request_pixels:int,  # pixels per request, all images together
+                 to_tensor):              # makes a model-size tensor of an image
+    "Tensors and names of the good `files`, and the errors of the bad ones"
+    xs, names, errors = [], [], []
+    total = 0
     for i, f in enumerate(files):
         name = f.filename or f'file {i}'
         try:
             data = f.file.read(max_bytes + 1)
-            if len(data) > max_bytes: raise BadImage(f'is larger than the limit of {max_bytes/2**20:g} MB per file', 413)
+            _check_size(data, max_bytes)
             img = peek_image(data, max_pixels)
             total += img.width * img.height   # counted before decoding
-            if total > max_request_pixels:
-                raise BadImage(f'takes the request to {total/1e6:.3g} million pixels, more than the limit of {max_request_pixels/1e6:.3g} million per request: send fewer or smaller images', 413)
-            xs.append(to_tensor(open_image(img, max_pixels, gray=True))); names.append(name)   # the full-size image is dropped here
+            _check_total(total, max_request_pixels)
+            xs.append(to_tensor(open_image(img, max_pixels, gray=True)))   # the full-size image is dropped here
+            names.append(name)
         except BadImage as e: errors.append((name, e))
     return xs, names, errors
 
 # %% ../nbs/api/08_serve.ipynb #ec70d85f
 def _check_answers(pred:Predictor):
-    "Raise the `Predictor`'s error (a `ValueError` naming the model) unless its model answers for a plain grey image"
+    "Raise the `Predictor`'s error unless its model answers for a plain grey image"
     h, w = pred.meta['size']
     pred.predict([Image.new('RGB', (w, h), (128, 128, 128))])
 
-def create_app(model_dir, runtime:str='torch', max_mb:float=10., max_files:int=16, max_pixels:int=40_000_000, max_request_pixels:int=100_000_000,
-               max_busy:int=2, timeout_body:float=30.) -> FastAPI:
-    "A FastAPI app serving the `export_safe` folder `model_dir`: POST /predict, GET /health and /labels, docs at /docs, a web page at /"
-    pred, page, max_bytes = Predictor(model_dir, runtime=runtime, max_pixels=max_pixels), _page(), int(max_mb * 2**20)
-    _check_answers(pred)
-    m = pred.meta
-    app = FastAPIOffline(title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=__version__,   # /docs and /redoc without a CDN
-                         description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} with probabilities. "
-                              f"Limits: {max_files} files of {max_mb:g} MB and {max_pixels/1e6:g} million pixels each, {max_request_pixels/1e6:g} million pixels in all; "
-                              "JPEG, PNG, BMP, TIFF or WebP.")
+def _new_app(m:dict, limits:str) -> FastAPI:
+    "An app for the model `m` describes, with JSON errors and `limits` in its docs"
+    app = FastAPIOffline(   # /docs and /redoc without a CDN
+        title=f"fastai_tl classifier: {m['backbone']}, {m['problem']}", version=__version__,
+        description=f"Upload images to POST /predict to get {', '.join(m['classes'] or ['a value'])} "
+                    f"with probabilities. Limits: {limits}.")
     openapi = app.openapi
     app.openapi = lambda: _file_pickers(openapi())
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)
+    return app
+
+def _files_error(errors:list, n:int) -> JSONResponse:
+    "The JSON error for a request of `n` files, with `errors` (name, `BadImage`)"
+    detail = f"{len(errors)} of {n} file(s) cannot be used: " + '; '.join(f'{name} {e}' for name, e in errors)
+    return _json_error(errors[0][1].status, detail, errors=[FileError(file=name, error=str(e)) for name, e in errors])
+
+def create_app(model_dir,                           # a folder written by `export_safe`
+               runtime:str='torch',                 # 'torch', 'onnx' or 'int8', as for `Predictor`
+               max_mb:float=10.,                    # megabytes per file
+               max_files:int=16,                    # files per request
+               max_pixels:int=40_000_000,           # pixels per image
+               max_request_pixels:int=100_000_000,  # pixels per request, all images together
+               max_busy:int=2,                      # requests read, decoded and predicted at once
+               timeout_body:float=30.,              # seconds for a body to arrive once its turn comes
+               device=None,                         # where the model runs, as for `Predictor`: a GPU when there is one
+              ) -> FastAPI:
+    "A FastAPI app serving `model_dir`: /predict, /health, /labels, /docs and a page"
+    pred = Predictor(model_dir, runtime=runtime, max_pixels=max_pixels, device=device)
+    _check_answers(pred)
+    m = pred.meta
+    page = _page()
+    max_bytes = int(max_mb * 2**20)
+    max_body = max_files * max_bytes + 2**16
+    app = _new_app(m, f"{max_files} files of {max_mb:g} MB and {max_pixels/1e6:g} million pixels each, "
+                      f"{max_request_pixels/1e6:g} million pixels in all; JPEG, PNG, BMP, TIFF or WebP")
     app.add_middleware(_BodyDeadline, timeout=timeout_body)
     app.add_middleware(_Turns, n=max_busy)   # outside the deadline: a body waiting for its turn is not read, nor timed
-    app.add_middleware(_ContentLength, max_body=max_files * max_bytes + 2**16)
+    app.add_middleware(_ContentLength, max_body=max_body)
 
     @app.get('/', include_in_schema=False)
-    async def index(): return HTMLResponse(page)   # async: answered at once, not queued behind predictions for a worker thread
+    async def index(): return HTMLResponse(page)   # async: answered at once, not queued behind predictions
 
     @app.get('/health', response_model=HealthOut, summary='Whether the service is up, and its model')
-    async def health(): return HealthOut(status='ok', backbone=m['backbone'], problem=m['problem'], runtime=runtime, size=m['size'])
+    async def health():
+        return HealthOut(status='ok', backbone=m['backbone'], problem=m['problem'], runtime=runtime, size=m['size'])
 
     @app.get('/labels', response_model=LabelsOut, summary='The classes the model predicts, and its decision rule')
-    async def labels(): return LabelsOut(labels=m['classes'] or [], problem=m['problem'], pos_class=m.get('pos_class'), thresh=m.get('thresh'))
+    async def labels():
+        return LabelsOut(labels=m['classes'] or [], problem=m['problem'],
+                         pos_class=m.get('pos_class'), thresh=m.get('thresh'))
 
     @app.post('/predict', response_model=PredictOut, summary='Classify one or more images',
               responses={s: dict(model=ErrorOut, description=d) for s, d in _errors.items()},
-              max_body_size=max_files * max_bytes + 2**16, form_limits=dict(max_files=max_files))   # for bodies sent without a Content-Length
-    def predict(files: list[UploadFile] = File(description='one or more images (JPEG, PNG, BMP, TIFF or WebP)', min_length=1, max_length=max_files),
-                tta: bool = Query(False, description='average the predictions over the image and its horizontal and vertical flips')):
+              max_body_size=max_body, form_limits=dict(max_files=max_files))   # bodies without a Content-Length
+    def predict(files: list[UploadFile] = File(description='one or more images (JPEG, PNG, BMP, TIFF or WebP)',
+                                               min_length=1, max_length=max_files),
+                tta: bool = Query(False, description='average the predictions over the image and its flips')):
         xs, names, errors = read_uploads(files, max_bytes, max_pixels, max_request_pixels, pred.image_tensor)
-        if errors:
-            detail = f"{len(errors)} of {len(files)} file(s) cannot be used: " + '; '.join(f'{n} {e}' for n, e in errors)
-            return _json_error(errors[0][1].status, detail, errors=[FileError(file=n, error=str(e)) for n, e in errors])
+        if errors: return _files_error(errors, len(files))
         try: return PredictOut(predictions=pred.predict(xs, names=names, tta=tta))
-        except ValueError as e: return _json_error(503, f"No answer for {', '.join(names)}: {e}")
+        except KitError as e: return _json_error(503, f"No answer for {', '.join(names)}: {e}")
     return app
 
 # %% ../nbs/api/08_serve.ipynb #920376fc
 class _Protocol(AutoHTTPProtocol):
-    "uvicorn's HTTP/1.1 protocol (httptools' or h11's) with a deadline for each request head, a cap on connections, and JSON for its own errors"
+    "uvicorn's HTTP/1.1 protocol with a deadline per head, a connection cap, JSON errors"
     def __init__(self, *args, timeout_head:float, max_connections:int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timeout_head, self.max_connections = timeout_head, max_connections
+        store_attr('timeout_head,max_connections')
 
     def connection_made(self, transport):
         super().connection_made(transport)
         if len(self.connections) > self.max_connections:
-            self.app = _json_error(503, f"The service has more than {self.max_connections} connections open: try again in a moment",
-                                   headers={'connection': 'close', 'retry-after': '1'})
+            busy = f"The service has more than {self.max_connections} connections open: try again soon"
+            self.app = _json_error(503, busy, headers={'connection': 'close', 'retry-after': '1'})
         self._await_head()
 
     def on_response_complete(self):
@@ -219,21 +270,27 @@ class _Protocol(AutoHTTPProtocol):
         self._await_head()
 
     def _await_head(self):
-        "Close the connection unless a new request head has arrived `timeout_head` seconds from now"
+        "Close the connection unless a request head arrives within `timeout_head` s"
         cycle = self.cycle
         def check():
             if self.cycle is cycle and (cycle is None or cycle.response_complete): self.transport.close()
         self.loop.call_later(self.timeout_head, check)
 
     def send_400_response(self, msg:str):
-        body = json.dumps(ErrorOut(detail=f"The request is not a valid HTTP request ({msg}): send HTTP/1.1").model_dump()).encode()
-        head = f'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n'
+        detail = f"The request is not a valid HTTP request ({msg}): send HTTP/1.1"
+        body = json.dumps(ErrorOut(detail=detail).model_dump()).encode()
+        head = ('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n'
+                f'content-length: {len(body)}\r\nconnection: close\r\n\r\n')
         self.transport.write(head.encode() + body)
         self.transport.close()
 
-def _config(app, host:str, port:int, timeout_head:float=10., max_connections:int=100) -> uvicorn.Config:
-    "uvicorn's settings for `app`: `_Protocol`, whose limits are `timeout_head` seconds for each request head and `max_connections`"
-    return uvicorn.Config(app, host=host, port=port, log_level='warning', http=partial(_Protocol, timeout_head=timeout_head, max_connections=max_connections))
+def _config(app, host:str, port:int,
+            timeout_head:float=10.,   # seconds for each request head to arrive
+            max_connections:int=100,  # connections open at once; more get a 503
+           ) -> uvicorn.Config:
+    "uvicorn's settings for `app`, with `_Protocol`'s limits"
+    http = partial(_Protocol, timeout_head=timeout_head, max_connections=max_connections)
+    return uvicorn.Config(app, host=host, port=port, log_level='warning', http=http)
 
 # %% ../nbs/api/08_serve.ipynb #6dcef52f
 def free_port(host:str='127.0.0.1') -> int:
@@ -243,10 +300,12 @@ def free_port(host:str='127.0.0.1') -> int:
         return s.getsockname()[1]
 
 class ServiceThread:
-    "A uvicorn server for `app` on a free loopback port, in a background thread, with `_config`'s limits (`kwargs`): for notebooks and tests"
+    "A uvicorn server for `app` in a background thread, for notebooks and tests"
+    @delegates(_config)
     def __init__(self, app, host:str='127.0.0.1', port:int=None, **kwargs):
-        self.host, self.port = host, port or free_port(host)
-        self.server = uvicorn.Server(_config(app, self.host, self.port, **kwargs))
+        self.host = host
+        self.port = port or free_port(host)
+        self.server = uvicorn.Server(_config(app, host, self.port, **kwargs))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -257,7 +316,7 @@ class ServiceThread:
         self.thread.start()
         end = time.time() + timeout
         while not self.server.started:
-            if not self.thread.is_alive() or time.time() > end: raise RuntimeError(f"The service did not start at {self.url}")
+            if not self.thread.is_alive() or time.time() > end: raise RuntimeError(f"No service started at {self.url}")
             time.sleep(0.05)
         return self
 
@@ -268,31 +327,47 @@ class ServiceThread:
 
 # %% ../nbs/api/08_serve.ipynb #0a01841d
 def check_port(host:str, port:int):
-    "Raise a clear error when `port` on `host` cannot be listened on, before anything says it is serving"
+    "Raise a `KitError` if `port` on `host` cannot be listened on"
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as uvicorn does: a port just freed counts as free
         try: s.bind((host, port))
-        except OSError as e: raise OSError(f"Cannot serve on {host}:{port}: {e.strerror}. Choose another port with --port, or stop the program that uses it") from None
+        except OSError as e:
+            raise KitError(f"Cannot serve on {host}:{port}: {e.strerror}. Choose another port with --port, "
+                           "or stop the program that uses it") from None
 
-def serve(model_dir, host:str='127.0.0.1', port:int=8000, timeout_head:float=10., max_connections:int=100, **kwargs):
-    "Serve `export_safe` folder `model_dir` at http://`host`:`port` until interrupted (`fastai-tl serve`); `kwargs` go to `create_app`"
+@delegates(create_app)
+def serve(model_dir,                 # a folder written by `export_safe`
+          host:str='127.0.0.1',      # the address to listen on
+          port:int=8000,             # the port to listen on
+          timeout_head:float=10.,    # seconds for each request head to arrive
+          max_connections:int=100,   # connections open at once; more get a 503
+          **kwargs):
+    "Serve `model_dir` at http://`host`:`port` until interrupted"
     app = create_app(model_dir, **kwargs)
     check_port(host, port)
-    print(f"Serving {model_dir}: the web page at http://{host}:{port}/, the API docs at http://{host}:{port}/docs", flush=True)
+    url = f'http://{host}:{port}'
+    print(f"Serving {model_dir}: the web page at {url}/, the API docs at {url}/docs", flush=True)
     uvicorn.Server(_config(app, host, port, timeout_head, max_connections)).run()
 
 # %% ../nbs/api/08_serve.ipynb #509c3da3
-def load_test(url:str, image:bytes, n:int=100, clients:int=8, name:str='image.png') -> dict:
-    "Latency percentiles (ms) and throughput (requests/s) of `n` POST /predict requests of one `image`, sent by `clients` concurrent clients"
+def load_test(url:str,              # the service's address
+              image:bytes,          # the image every request sends
+              n:int=100,            # requests in all
+              clients:int=8,        # clients sending at once
+              name:str='image.png', # the image's file name
+             ) -> dict:
+    "Latency (ms) and throughput (requests/s) of `n` POST /predict requests"
     import httpx
     def post(c):
         t = time.perf_counter()
         c.post(f'{url}/predict', files={'files': (name, image)}).raise_for_status()
         return time.perf_counter() - t
-    with httpx.Client(timeout=120) as c: post(c)   # warm-up: first-call costs are not measured
     def client(k):
         with httpx.Client(timeout=120) as c: return [post(c) for _ in range(k)]
+    client(1)   # warm-up: first-call costs are not measured
     start = time.perf_counter()
-    with ThreadPoolExecutor(clients) as ex: lat = np.concatenate(list(ex.map(client, [n // clients + (i < n % clients) for i in range(clients)])))
+    shares = [n // clients + (i < n % clients) for i in range(clients)]
+    with ThreadPoolExecutor(clients) as ex: lat = np.concatenate(list(ex.map(client, shares)))
     wall = time.perf_counter() - start
-    return dict(clients=clients, requests=n, p50_ms=1000*np.percentile(lat, 50), p99_ms=1000*np.percentile(lat, 99), requests_per_s=n / wall)
+    p50, p99 = 1000 * np.percentile(lat, [50, 99])
+    return dict(clients=clients, requests=n, p50_ms=p50, p99_ms=p99, requests_per_s=n / wall)

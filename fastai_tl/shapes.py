@@ -1,4 +1,4 @@
-"""`make_shapes` draws circles, squares and triangles on noisy backgrounds, with a source per image and the object's box, seeded, in a second: data for lessons and tests that needs no download
+"""`make_shapes` draws circles, squares and triangles on noisy backgrounds, seeded, with a source and a box per image
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/shapes.html.md"""
 
@@ -14,30 +14,37 @@ from PIL import Image, ImageDraw
 __all__ = ['make_shapes']
 
 # %% ../nbs/api/01_shapes.ipynb #3e78ed89
-def _draw_shape(draw, shape, box, fill):
-    x0, y0, x1, y1 = box
-    if shape == 'circle': draw.ellipse(box, fill=fill)
-    elif shape == 'square': draw.rectangle(box, fill=fill)
+def _shape_image(rng, shape, tone, size):
+    "A `shape` on a noisy background of `tone`, and the shape's box"
+    img = Image.fromarray(np.clip(rng.normal(tone, 20, (size, size, 3)), 0, 255).astype(np.uint8))
+    w = int(rng.integers(size//4, size//2 + 1))
+    x0, y0 = (int(v) for v in rng.integers(0, size - w, 2))
+    x1, y1 = x0 + w, y0 + w
+    fill = tuple(int(c) for c in rng.integers(150, 256, 3))
+    draw = ImageDraw.Draw(img)
+    if shape == 'circle': draw.ellipse((x0, y0, x1, y1), fill=fill)
+    elif shape == 'square': draw.rectangle((x0, y0, x1, y1), fill=fill)
     else: draw.polygon([((x0+x1)/2, y0), (x1, y1), (x0, y1)], fill=fill)
+    return img, dict(x0=x0, y0=y0, x1=x1, y1=y1)
 
 # %% ../nbs/api/01_shapes.ipynb #b6aee4ea
-def make_shapes(path, n_per_class:int=40, size:int=64, shapes=('circle', 'square', 'triangle'), n_groups:int=8, seed:int=0) -> pd.DataFrame:
-    "Write PNGs of `shapes` on noisy backgrounds to `path`/shape/, replacing those it wrote before; return their `path`, `label`, `group` and object box"
-    path, rng, rows = Path(path), np.random.default_rng(seed), []
+def make_shapes(path, n_per_class:int=40, size:int=64, shapes=('circle', 'square', 'triangle'),
+                n_groups:int=8, # sources, each with its own background tone
+                seed:int=0) -> pd.DataFrame:
+    "Write PNGs of `shapes` to `path`/shape/; their `path`, `label`, `group` and box"
+    path = Path(path)
+    rng = np.random.default_rng(seed)
     tones = rng.integers(30, 120, n_groups)
+    rows = []
     for shape in shapes:
         (path/shape).mkdir(parents=True, exist_ok=True)
         for old in (path/shape).glob(f'{shape}_*.png'): old.unlink()   # a smaller `n_per_class` leaves no stale files
         for i in range(n_per_class):
             g = int(rng.integers(n_groups))
-            px = np.clip(rng.normal(tones[g], 20, (size, size, 3)), 0, 255).astype(np.uint8)
-            img = Image.fromarray(px)
-            w = int(rng.integers(size//4, size//2 + 1))
-            x0, y0 = (int(v) for v in rng.integers(0, size - w, 2))
-            _draw_shape(ImageDraw.Draw(img), shape, (x0, y0, x0 + w, y0 + w), tuple(int(c) for c in rng.integers(150, 256, 3)))
+            img, box = _shape_image(rng, shape, tones[g], size)
             fn = path/shape/f'{shape}_{i:03d}.png'
             img.save(fn)
-            rows.append(dict(path=str(fn.absolute()), label=shape, group=f'source{g}', x0=x0, y0=y0, x1=x0 + w, y1=y0 + w))
+            rows.append(dict(path=str(fn.absolute()), label=shape, group=f'source{g}', **box))
     df = pd.DataFrame(rows)
     df.to_csv(path/'labels.csv', index=False)
     return df

@@ -6,12 +6,15 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/stages.html.md"""
 
 # %% ../nbs/api/05_stages.ipynb #ee956995
 from __future__ import annotations
+import os, tempfile
 from fastai.vision.all import *
 from fastprogress.fastprogress import progress_bar
+from .errors import KitError
+from .distributed import GlooDL, is_distributed
 
 # %% auto #0
-__all__ = ['body_stages', 'stage_index', 'train_state', 'split_at_stage', 'split_model', 'run_frozen', 'ToFloat', 'FlipFeatures',
-           'lr_peaks']
+__all__ = ['body_stages', 'stage_index', 'train_state', 'split_at_stage', 'split_model', 'DiskRows', 'run_frozen', 'ToFloat',
+           'FlipFeatures', 'lr_peaks']
 
 # %% ../nbs/api/05_stages.ipynb #49a5bfdc
 def body_stages(model) -> list:
@@ -20,13 +23,13 @@ def body_stages(model) -> list:
     if not isinstance(body, TimmBody): return list(body.named_children())
     m = body.model
     if not (hasattr(m, 'conv_stem') and hasattr(m, 'blocks')):
-        raise ValueError(f"{type(m).__name__} is not cut into stages here: stages are known for the EfficientNet/MobileNet family and torchvision CNNs")
+        raise KitError(f"{type(m).__name__} is not cut into stages here: stages are known for the EfficientNet/MobileNet family and torchvision CNNs")
     return [('conv_stem', m.conv_stem), ('bn1', m.bn1), *[(f'blocks.{i}', b) for i, b in enumerate(m.blocks)], ('conv_head', m.conv_head), ('bn2', m.bn2)]
 
 def stage_index(stages:list, name:str) -> int:
     "Position of the stage called `name` in `stages`"
     names = [n for n, _ in stages]
-    if name not in names: raise KeyError(f"No stage {name!r}; the stages are: {', '.join(names)}")
+    if name not in names: raise KitError(f"No stage {name!r}; the stages are: {', '.join(names)}")
     return names.index(name)
 
 # %% ../nbs/api/05_stages.ipynb #87e2f0dd
@@ -54,16 +57,46 @@ def split_model(model, cut:str=None) -> tuple:
     return nn.Sequential(*[m for _, m in st[:k]]), [nn.Sequential(*[m for _, m in st[k:]]), model[1]]
 
 # %% ../nbs/api/05_stages.ipynb #c3cec8fa
-def run_frozen(module:nn.Module, dls, bar:bool=True) -> tuple:
-    "Outputs of `module` in inference mode (as fp16, on the CPU) and the targets, over every batch of `dls`"
+class DiskRows:
+    "Tensors of one shape, appended batch by batch to an unnamed temporary file and read back by index"
+    def __init__(self, folder=None): self.file, self.n, self.shape = tempfile.TemporaryFile(dir=folder), 0, None
+
+    def append(self, x:Tensor):
+        if self.shape is None: self.shape, self.dtype = x.shape[1:], x.dtype
+        self.file.write(x.contiguous().numpy().tobytes())
+        self.file.flush()
+        self.n += len(x)
+
+    @property
+    def row_bytes(self): return self.shape.numel() * self.dtype.itemsize
+    def __len__(self): return self.n
+
+    def __getitem__(self, i):
+        b = os.pread(self.file.fileno(), self.row_bytes, int(i) * self.row_bytes)
+        return torch.frombuffer(bytearray(b), dtype=self.dtype).view(self.shape)
+
+
+# %% ../nbs/api/05_stages.ipynb #77f9246c
+def _rows(xs:list, budget:float, x:Tensor):
+    "`xs` with batch `x` added: a list in RAM while within `budget` bytes, then `DiskRows`"
+    if isinstance(xs, list) and sum(t.nbytes for t in xs) + x.nbytes > budget:
+        disk = DiskRows()
+        for t in xs: disk.append(t)
+        xs = disk
+    xs.append(x)
+    return xs
+
+def run_frozen(module:nn.Module, dls, bar:bool=True, cache_mb:float=math.inf) -> tuple:
+    "Outputs of `module` (fp16, in RAM up to `cache_mb`, then on disk) and the targets, over `dls`"
     xs, ys = [], []
     module.eval().to(memory_format=torch.channels_last)
     with torch.no_grad():
         for dl in dls:
             for xb, yb in (progress_bar(dl, leave=False) if bar else dl):
-                xs.append(module.to(xb.device)(xb).half().cpu()); ys.append(yb.cpu())   # before any fit, the model is still on the CPU
-    if not xs: return torch.empty(0), torch.empty(0, dtype=torch.long)   # an empty dataset, such as a missing validation set
-    return torch.cat(xs), torch.cat(ys)
+                xs = _rows(xs, cache_mb * 2**20, module.to(xb.device)(xb).half().cpu())   # before a fit, the model is on the CPU
+                ys.append(yb.cpu())
+    if not ys: return torch.empty(0), torch.empty(0, dtype=torch.long)   # an empty dataset, such as no validation set
+    return xs if isinstance(xs, DiskRows) else torch.cat(xs), torch.cat(ys)
 
 class ToFloat(nn.Module):
     "Cached fp16 activations back to fp32"
@@ -72,10 +105,11 @@ class ToFloat(nn.Module):
 # %% ../nbs/api/05_stages.ipynb #23fee2b4
 @patch
 def training_views(self:Learner, n_views:int=1) -> list:
-    "DataLoaders over the training set in a fixed order: the plain images, then `n_views`-1 augmented passes"
-    if not (isinstance(n_views, int) and n_views >= 1): raise ValueError(f"n_views={n_views!r}: the number of views of each training image counts the plain one, so it must be 1 or more")
+    "DataLoaders over (this process's share of) the training set: the plain images, then `n_views`-1 augmented passes"
+    if not (isinstance(n_views, int) and n_views >= 1): raise KitError(f"n_views={n_views!r}: the number of views of each training image counts the plain one, so it must be 1 or more")
     plain = self.dls.test_dl(self.dls.train_ds.items, with_labels=True, bs=self.dls.bs)
-    return [plain] + [self.dls.train.new(shuffle=False, drop_last=False) for _ in range(n_views - 1)]
+    dls = [plain] + [self.dls.train.new(shuffle=False, drop_last=False) for _ in range(n_views - 1)]
+    return [GlooDL(dl.new(shuffle=True)) for dl in dls] if is_distributed() else dls   # shares drawn at random
 
 # %% ../nbs/api/05_stages.ipynb #b89e273e
 class _Pooled(nn.Module):

@@ -1,4 +1,4 @@
-"""`image_table` turns any of the three into one table with a `path` per image, its `label` and, when the source has one, its `split`: the input of `split_df`, `image_dls`, the cleaning lesson and the command line
+"""`image_table` turns any of the three into one table of `path`, `label` and, if the source has one, `split`
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/tables.html.md"""
 
@@ -9,23 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 import pandas as pd
 from fastai.data.transforms import get_image_files, parent_label
+from .errors import KitError
 
 # %% auto #0
 __all__ = ['split_names', 'check_folder', 'folder_df', 'read_image_csv', 'check_table', 'image_table']
 
 # %% ../nbs/api/01_tables.ipynb #b8553604
-split_names = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test', 'testing': 'test'}
+split_names = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid',
+               'test': 'test', 'testing': 'test'}
 
 # %% ../nbs/api/01_tables.ipynb #addfcb65
 def check_folder(path:Path, files:list):
-    "Raise when `path` is a file or no folder, or when `files`, the images found under it, is empty"
-    if path.is_file(): raise ValueError(f"{path} is a file, not a folder: pass a folder with one sub-folder per class, or a CSV (.csv) with a path column")
-    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder. Pass a folder with one sub-folder per class, e.g. {path}/cat/001.jpg")
-    if not files: raise ValueError(f"No images found under {path}. Put one sub-folder per class, e.g. {path}/cat/001.jpg")
+    "Raise unless `path` is a folder with images, `files`, under it"
+    if path.is_file(): raise KitError(f"{path} is a file, not a folder: pass a folder of class folders, or a CSV")
+    if not path.is_dir(): raise FileNotFoundError(f"{path} is not a folder: pass one with a sub-folder per class")
+    if not files: raise KitError(f"No images found under {path}: put them in class folders, e.g. {path}/cat/001.jpg")
 
 # %% ../nbs/api/01_tables.ipynb #f0eba1ac
 def folder_df(path) -> pd.DataFrame:
-    "Images under `path`: the parent folder as `label`, and `split` when `path` holds train/valid/test folders"
+    "Images under `path`, labelled by folder, and split by folder if it has split folders"
     path = Path(path)
     files = get_image_files(path)
     check_folder(path, files)
@@ -33,30 +35,34 @@ def folder_df(path) -> pd.DataFrame:
     parts = [f.relative_to(path).parts for f in files]
     if any(p[0].lower() in split_names for p in parts):
         df['split'] = [split_names.get(p[0].lower(), 'train') for p in parts]
-        df.loc[[len(p) == 2 and p[0].lower() in split_names for p in parts], 'label'] = None   # test/x.png: no class folder
+        loose = [len(p) == 2 and p[0].lower() in split_names for p in parts]   # test/x.png: no class folder
+        df.loc[loose, 'label'] = None
     return df
 
 # %% ../nbs/api/01_tables.ipynb #d280efec
 def read_image_csv(csv, label:str='label') -> pd.DataFrame:
-    "`pd.read_csv(csv)`, with an error that says what to write when the file is missing or empty"
+    "`pd.read_csv(csv)`, saying what to write when the file is missing or empty"
     csv = Path(csv)
-    if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist. Pass a folder of class folders, or a CSV with a path and a {label} column")
+    if not csv.is_file(): raise FileNotFoundError(f"{csv} does not exist: pass a folder, or a CSV with a path column")
     try: return pd.read_csv(csv)
-    except pd.errors.EmptyDataError: raise ValueError(f"{csv} is empty: write a header line with a path and a {label} column, then one line per image") from None
+    except pd.errors.EmptyDataError: raise KitError(f"{csv} is empty: write a header, then a row per image") from None
 
 # %% ../nbs/api/01_tables.ipynb #39a440e5
 def check_table(df:pd.DataFrame, label:str, source):
-    "Raise when the table read from `source` has no `path` column, no rows, a row without a path, or no `label` column"
+    "Raise unless table `df` has `path` and `label` columns and a path in every row"
     name = 'The DataFrame' if isinstance(source, pd.DataFrame) else str(source)
-    if 'path' not in df.columns: raise KeyError(f"{name} has no 'path' column of image files; its columns are: {', '.join(map(str, df.columns))}")
-    if not len(df): raise ValueError(f"{name} is empty: there are no images")
+    cols = ', '.join(map(str, df.columns))
+    if 'path' not in df.columns: raise KitError(f"{name} has no 'path' column of image files; its columns are: {cols}")
+    if not len(df): raise KitError(f"{name} is empty: there are no images")
     blank = df.path.isna() | (df.path.astype(str).str.strip() == '')
-    if blank.any(): raise ValueError(f"{name} has no path in row(s) {', '.join(map(str, df.index[blank]))} (counting data rows from 0): fill them in or drop those rows")
-    if label not in df.columns: raise KeyError(f"No label column {label!r}; the columns are: {', '.join(map(str, df.columns))}. Pass `label=` the column that holds the labels")
+    rows = ', '.join(map(str, df.index[blank]))
+    if blank.any(): raise KitError(f"{name} has no path in row(s) {rows} (data rows from 0): fill them in or drop them")
+    if label not in df.columns:
+        raise KitError(f"No label column {label!r}; the columns are: {cols}. Pass the right one as `label=`")
 
 # %% ../nbs/api/01_tables.ipynb #7026dd0d
 def image_table(source, label:str='label') -> pd.DataFrame:
-    "The images of a folder, a CSV file or a DataFrame `source`, as a table with absolute paths"
+    "The images of a folder, CSV or DataFrame `source`, with absolute paths"
     if isinstance(source, pd.DataFrame): df, root = source.reset_index(drop=True), Path()
     elif Path(source).suffix.lower() == '.csv': df, root = read_image_csv(source, label), Path(source).parent
     else: df, root = folder_df(source), Path()

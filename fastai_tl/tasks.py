@@ -6,26 +6,29 @@ Docs: https://fastai-tl.github.io/fastai_tl/api/tasks.html.md"""
 
 # %% ../nbs/api/10_tasks.ipynb #f0e19985
 from __future__ import annotations
-import json, math, tempfile, time, warnings
+import json, math, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, matplotlib.pyplot as plt, torch
 from sklearn.utils.class_weight import compute_class_weight
 from fastai.vision.all import (ClassificationInterpretation, CrossEntropyLossFlat, EarlyStoppingCallback, SaveModelCallback,
-                               TerminateOnNaNCallback, default_device, set_seed, valley)
+                               TerminateOnNaNCallback, default_device, num_distrib, set_seed, valley)
 from .data import elpv_df, split_df, image_dls
 from .tables import image_table
 from .checks import find_bad_images, image_summary
 from .models import embedded_backbones
 from .heads import BinaryLoss, positive_index, problem_type
 from .learner import cnn_learner
+from .errors import KitError
+from .distributed import broadcast, is_distributed, is_main, join_processes, main_alone, shared_tmpdir
 from .quantize import calibration_sample
+from .predict import check_device
 from .export import export_safe   # the safe model folder; fastai_tl.serve (and FastAPI) is not needed to write one
 from .scores import predictions   # patches ClassificationInterpretation: each validation image's actual and predicted class
 
 
 # %% auto #0
-__all__ = ['data_summary', 'describe_data', 'elpv_split', 'check_outside', 'check_device', 'class_weights_for', 'weighted_loss',
-           'backbone_size', 'train']
+__all__ = ['data_summary', 'describe_data', 'elpv_split', 'check_outside', 'class_weights_for', 'weighted_loss', 'backbone_size',
+           'train']
 
 # %% ../nbs/api/10_tasks.ipynb #5d1a7c20
 def data_summary(data=None, label:str='label') -> dict:
@@ -56,13 +59,13 @@ def describe_data(data=None, label:str='label') -> str:
 def elpv_split(label:str='label', valid_pct:float=0.25, seed:int=42) -> pd.DataFrame:
     "The embedded ELPV cells, split as in the paper (by defect probability and cell type)"
     if label not in ('label', 'grade'):
-        raise ValueError(f"ELPV has two tasks: label 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1); not {label!r}")
+        raise KitError(f"ELPV has two tasks: label 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1); not {label!r}")
     return split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed)
 
 # %% ../nbs/api/10_tasks.ipynb #2f3c7a93
 def _check_batch(n_train:int, bs:int):
     "Refuse a training set of `n_train` images smaller than one batch of `bs`"
-    if n_train < bs: raise ValueError(f"The training set has {n_train} images, fewer than the batch size {bs}, and fastai drops the last incomplete batch: "
+    if n_train < bs: raise KitError(f"The training set has {n_train} images, fewer than the batch size {bs}, and fastai drops the last incomplete batch: "
                                       f"nothing would train. Pass a smaller batch size, e.g. bs={2 ** int(math.log2(max(n_train // 2, 1)))}, or add images")
 
 def _save_plot(fn):
@@ -74,19 +77,7 @@ def _save_plot(fn):
 def check_outside(out, data, why:str):
     "Refuse an output folder `out` that is the data folder `data` or inside it; `why` says what would go wrong"
     if data is not None and Path(data).is_dir() and Path(data).resolve() in [Path(out).resolve(), *Path(out).resolve().parents]:
-        raise ValueError(f"--out {out} is inside the data folder {data}: {why}. Choose a folder outside it")
-
-
-# %% ../nbs/api/10_tasks.ipynb #a3e1b005
-def check_device(device=None) -> torch.device:
-    "`device` (a name such as 'cpu', 'cuda', 'cuda:1' or 'mps') as a torch device this machine has; None is fastai's default"
-    if device is None: return default_device()
-    try: d = torch.device(device)
-    except RuntimeError: raise ValueError(f"Unknown device {device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps") from None
-    have = dict(cuda=torch.cuda.device_count(), mps=int(torch.backends.mps.is_available())).get(d.type, 1)
-    if (d.index or 0) >= have:
-        raise ValueError(f"device={device!r}: this machine has {have or 'no'} {d.type} device{'s' if have != 1 else ''}; use device='cpu' (--device cpu)")
-    return d
+        raise KitError(f"--out {out} is inside the data folder {data}: {why}. Choose a folder outside it")
 
 
 # %% ../nbs/api/10_tasks.ipynb #a3e1b008
@@ -97,7 +88,7 @@ def class_weights_for(dls, weights='balanced') -> list:
         ys = [int(y) for y in dls.train_ds.tls[1]]   # the labels only: no image is opened
         return compute_class_weight('balanced', classes=np.arange(n), y=ys).tolist()
     if len(weights) != n or not all(0 < w < math.inf for w in weights):
-        raise ValueError(f"class_weights={weights!r}: give {n} positive numbers, one per class in this order: {', '.join(map(str, dls.vocab))}; or 'balanced'")
+        raise KitError(f"class_weights={weights!r}: give {n} positive numbers, one per class in this order: {', '.join(map(str, dls.vocab))}; or 'balanced'")
     return [float(w) for w in weights]
 
 
@@ -122,13 +113,31 @@ def backbone_size(arch:str) -> int:
 # %% ../nbs/api/10_tasks.ipynb #b7c2d004
 class _KeepBest(SaveModelCallback):
     "fastai's `SaveModelCallback`, that leaves the weights alone when no epoch was saved (every `valid_loss` NaN)"
+    def before_fit(self):
+        super().before_fit()
+        self.saved = False   # in every process: fastai's save, and its `last_saved_path`, happen in the main one only
+
+    def _save(self, name):
+        super()._save(name)
+        self.saved = True
+
     def after_fit(self, **kwargs):
-        if self.last_saved_path is not None: super().after_fit(**kwargs)
+        if self.saved: super().after_fit(**kwargs)
+
+def _find_lr(fit, out:Path) -> float:
+    "The LR finder's valley, found by the main process alone (the others wait); its plot saved in `out`"
+    lr = None
+    with main_alone() as main:
+        if main:
+            lr = fit.lr_find(suggest_funcs=(valley,)).valley
+            _save_plot(out/'lr_find.png')
+    fit.opt = None   # a fresh optimizer in every process, as the finder leaves the main one's
+    return broadcast(lr)
 
 def _fit(fit, strategy:str, epochs:int, lr:float, early_stop:int=None) -> pd.DataFrame:
-    "Train `fit` by `strategy`, to a non-finite loss at most; with `early_stop`, to that many epochs without a lower `valid_loss`, keeping the best"
+    "Train `fit` by `strategy` until the loss is not finite; with `early_stop`, keep the best epoch"
     cbs = [TerminateOnNaNCallback()] + ([EarlyStoppingCallback(patience=early_stop), _KeepBest(fname='best')] if early_stop else [])
-    with tempfile.TemporaryDirectory() as tmp:
+    with shared_tmpdir() as tmp, fit.ddp_ctx(sharded=strategy != 'finetune'):
         model_dir, fit.model_dir = fit.model_dir, tmp   # where _KeepBest saves: not the output folder
         try: fit.fine_tune(epochs, lr, cbs=cbs) if strategy == 'finetune' else fit.fit_one_cycle(epochs, lr, cbs=cbs)
         finally: fit.model_dir = model_dir
@@ -142,7 +151,7 @@ def _kept_epoch(history:pd.DataFrame, finite:bool, lr:float, early_stop:int=None
     kept = int(valid.idxmin()) if early_stop and valid.notna().any() else len(valid) - 1
     if not (finite and math.isfinite(valid.iloc[kept])):
         what = f'validation loss {valid.iloc[kept]:g} in epoch {kept}' if finite else 'the weights are infinite or NaN'
-        raise ValueError(f"Training diverged at learning rate {lr:g} ({what}): nothing was exported. "
+        raise KitError(f"Training diverged at learning rate {lr:g} ({what}): nothing was exported. "
                          f"Train again with a lower --lr, e.g. {lr / 100:g}, or leave --lr out to let the finder choose")
     return kept
 
@@ -157,11 +166,24 @@ def _save_interpretation(learn, out:Path):
 
 
 # %% ../nbs/api/10_tasks.ipynb #4075ddc1
-def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8, bs:int=32,
-          strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42, out='fastai_tl_model',
-          early_stop:int=None, class_weights=None, device=None, workers:int=None) -> dict:
-    "Train a classifier on `data` (ELPV when None) and write the model, metrics, history, predictions and plots to `out`; return the metrics"
-    if strategy not in ('head', 'cached', 'finetune'): raise ValueError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
+def _rank_device(d:torch.device) -> torch.device:
+    "`d`, or under a launcher this process's own GPU (`LOCAL_RANK`) for 'cuda'"
+    if d.type != 'cuda' or d.index or not is_distributed(): return d
+    return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
+
+def _write_model(learn, out:Path):
+    "Export `learn` to `out` with its calibration sample and validation predictions"
+    learn.export_safe(out)
+    learn.export(out.absolute()/'model.pkl')
+    calibration_sample(list(learn.dls.train_ds.items.path), out)   # for `fastai-tl quantize`
+    _save_interpretation(learn, out)
+
+def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8,
+          bs:int=32, strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42,
+          out='fastai_tl_model', early_stop:int=None, class_weights=None, device=None, workers:int=None,
+          cache_mb:float=512) -> dict:
+    "Train a classifier on `data` (ELPV when None), write it and its reports to `out`; return the metrics"
+    if strategy not in ('head', 'cached', 'finetune'): raise KitError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
     start, out = time.time(), Path(out)
     check_outside(out, data, 'its plots would be read as images')
     if data is None:   # lesson 05's recipe, at ELPV's own size
@@ -169,26 +191,24 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     else: df = image_table(data, label)
     set_seed(seed)
     size = size or backbone_size(backbone)
-    dls = image_dls(df, label=label, size=size, bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed, device=check_device(device), num_workers=workers)
+    device = _rank_device(check_device(device))
+    join_processes(device.type == 'cpu')
+    dls = image_dls(df, label=label, size=size, bs=bs, stats=backbone, valid_pct=valid_pct, seed=seed, device=device,
+                    num_workers=workers)
     _check_batch(len(dls.train_ds), bs)
     weights = class_weights and class_weights_for(dls, class_weights)
     learn = cnn_learner(dls, backbone, pos_class=pos_class, loss_func=weights and weighted_loss(dls, weights, pos_class))
-    fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None)
-    out.mkdir(parents=True, exist_ok=True)
-    if lr is None:
-        lr = fit.lr_find(suggest_funcs=(valley,), show_plot=True).valley
-        _save_plot(out/'lr_find.png')
+    fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None, cache_mb=cache_mb)
+    if is_main(): out.mkdir(parents=True, exist_ok=True)
+    if lr is None: lr = _find_lr(fit, out)
     history = _fit(fit, strategy, epochs, lr, early_stop)
-    history.to_csv(out/'history.csv', index_label='epoch')
+    if is_main(): history.to_csv(out/'history.csv', index_label='epoch')
     kept = _kept_epoch(history, all(p.isfinite().all() for p in fit.model.parameters()), lr, early_stop)
-    learn.export_safe(out)
-    learn.export(out.absolute()/'model.pkl')
-    calibration_sample(list(dls.train_ds.items.path), out)   # for `fastai-tl quantize`
-    _save_interpretation(learn, out)
+    with main_alone() as main:
+        if main: _write_model(learn, out)
     metrics = history.iloc[kept].drop('train_loss').astype(float).to_dict()
     metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, device=str(dls.device), epochs=epochs,
                    epochs_trained=len(history), kept_epoch=kept, seed=seed, train_images=len(dls.train_ds), valid_images=len(dls.valid_ds),
-                   **({'class_weights': dict(zip(map(str, dls.vocab), weights))} if weights else {}))
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
+                   processes=max(num_distrib(), 1), **({'class_weights': dict(zip(map(str, dls.vocab), weights))} if weights else {}))
+    if is_main(): (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
     return metrics
-

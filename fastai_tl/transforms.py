@@ -1,4 +1,4 @@
-"""What happens to the pixels between the file and the network in `image_dls`: 16-bit and float images stretched to 8 bits, the normalisation each backbone was pretrained with, the shifts and shears of Keras' `ImageDataGenerator`, and the augmentation presets
+"""The pixels between the file and the network: 16-bit images in 8 bits, each backbone's statistics, Keras' augmentation
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/transforms.html.md"""
 
@@ -12,46 +12,50 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from fastai.vision.all import *
+from .errors import KitError
 
 # %% auto #0
 __all__ = ['aug_presets', 'rgb8', 'PILImage8', 'backbone_stats', 'shift_mat', 'shear_mat', 'keras_augs', 'aug_preset']
 
 # %% ../nbs/api/01_transforms.ipynb #8ba73cc6
-_chunk = 2**20   # pixels stretched at a time: float64 arithmetic without a float64 copy of the whole image
+_chunk = 2**20   # pixels stretched at a time: no float64 copy of the whole image
 
 def rgb8(img) -> Image.Image:
-    "An 8-bit RGB copy of PIL image `img`: 16-bit and float images are stretched from their darkest to their brightest pixel (PIL alone clips them to white)"
+    "An 8-bit RGB copy of PIL image `img`, 16-bit and float images stretched"
     if not img.mode.startswith(('I', 'F')): return img.convert('RGB')   # I, I;16, I;16B, ... and F
     px = np.asarray(img)   # its own dtype (uint16, int32, float32)
-    lo, hi, out = px.min(), px.max(), np.zeros(px.shape, np.uint8)   # a flat image is black, not a division by zero
+    lo, hi = px.min(), px.max()
+    out = np.zeros(px.shape, np.uint8)   # a flat image is black, not a division by zero
     if hi > lo:
-        scale, src, dst = 255 / (float(hi) - float(lo)), px.reshape(-1), out.reshape(-1)
+        scale = 255 / (float(hi) - float(lo))
+        src, dst = px.reshape(-1), out.reshape(-1)
         for i in range(0, src.size, _chunk):
             np.rint((src[i:i + _chunk] - np.float64(lo)) * scale, out=dst[i:i + _chunk], casting='unsafe')
     return Image.fromarray(out).convert('RGB')
 
 # %% ../nbs/api/01_transforms.ipynb #c8b3fc30
 class PILImage8(PILImage):
-    "A fastai `PILImage` opened through `rgb8`, so that 16-bit and float files keep their contrast"
+    "A fastai `PILImage` opened through `rgb8`: 16-bit images keep their contrast"
     @classmethod
     def create(cls, fn:Path|str|Tensor|ndarray|bytes|Image.Image, **kwargs):   # the types `learn.predict` accepts
-        "An 8-bit RGB image from the file, bytes or PIL image `fn`; anything else as `PILImage.create`"
+        "An 8-bit RGB image from the file, bytes or image `fn`, else as `PILImage.create`"
         if isinstance(fn, Image.Image): return cls(rgb8(fn))
         if not isinstance(fn, (str, Path, bytes)): return super().create(fn, **kwargs)
         with Image.open(io.BytesIO(fn) if isinstance(fn, bytes) else fn) as img: return cls(rgb8(img))
 
 # %% ../nbs/api/01_transforms.ipynb #21380470
-def backbone_stats(arch:str|Callable) -> tuple:
-    "Normalisation (mean, std) that backbone `arch`, a name or a function such as `resnet18`, was pretrained with"
+def backbone_stats(arch:str|Callable # a name, or a function such as `resnet18`
+                  ) -> tuple:
+    "Normalisation (mean, std) that backbone `arch` was pretrained with"
     if callable(arch):
-        if 'stats' in model_meta.get(arch, {}): return model_meta[arch]['stats']   # fastai's own table of torchvision functions
+        if 'stats' in model_meta.get(arch, {}): return model_meta[arch]['stats']   # fastai's own table
         arch = getattr(arch, '__name__', str(arch))
-    if 'efficientnet_lite' in arch: return ([0.5]*3, [0.5]*3)   # the kit's TensorFlow Lite weights, not timm's efficientnet_lite0
+    if 'efficientnet_lite' in arch: return ([0.5]*3, [0.5]*3)   # the kit's TensorFlow Lite weights, not timm's
     import timm
     cfg = timm.get_pretrained_cfg(arch)   # timm's own table: no download
     if cfg is not None: return (list(cfg.mean), list(cfg.std))
     if arch.startswith(('resnet', 'vgg', 'densenet', 'alexnet', 'squeezenet')): return imagenet_stats
-    raise ValueError(f"Unknown backbone {arch!r}: pass `stats=(mean, std)` yourself, e.g. stats=imagenet_stats")
+    raise KitError(f"Unknown backbone {arch!r}: pass `stats=(mean, std)` yourself, e.g. stats=imagenet_stats")
 
 # %% ../nbs/api/01_transforms.ipynb #9ee069fc
 def _uniform(x, lim, p):
@@ -59,23 +63,29 @@ def _uniform(x, lim, p):
     return x.new_empty(x.size(0)).uniform_(-lim, lim) * (torch.rand(x.size(0), device=x.device) < p)
 
 def shift_mat(x, max_shift=0.1, p=0.5):
-    "Random translation matrices that move each image by up to `max_shift` of its width and height"
+    "Random translations of each image by up to `max_shift` of its size"
     tx, ty = 2*_uniform(x, max_shift, p), 2*_uniform(x, max_shift, p)
     o, z = torch.ones_like(tx), torch.zeros_like(tx)
     return affine_mat(o, z, tx, z, o, ty)
 
 def shear_mat(x, max_deg=10., p=0.5):
-    "Random shear matrices, with angles up to `max_deg` degrees as in Keras' `shear_range`"
+    "Random shears of each image by up to `max_deg` degrees"
     s = torch.tan(_uniform(x, max_deg, p)*math.pi/180)
     o, z = torch.ones_like(s), torch.zeros_like(s)
     return affine_mat(o, s, z, z, o, z)
 
 # %% ../nbs/api/01_transforms.ipynb #8683da6c
-def keras_augs(rotation:float=20, shift:float=0.1, shear:float=10, zoom:float=0.1, flip:bool=True) -> list:
-    "fastai batch transforms that act like Keras' `ImageDataGenerator(rotation_range, width/height_shift_range, shear_range, zoom_range, horizontal_flip)`"
+def keras_augs(rotation:float=20, # degrees: Keras' `rotation_range`
+               shift:float=0.1, # fraction of the size: `width_shift_range` and `height_shift_range`
+               shear:float=10, # degrees: `shear_range`
+               zoom:float=0.1, # `zoom_range`
+               flip:bool=True # `horizontal_flip`
+              ) -> list:
+    "fastai batch transforms that act like Keras' `ImageDataGenerator`"
     border = dict(p=1., pad_mode=PadMode.Border)   # Keras' fill_mode='nearest'
+    shift_shear = [partial(shift_mat, max_shift=shift, p=1.), partial(shear_mat, max_deg=shear, p=1.)]
     tfms = [Rotate(max_deg=rotation, **border), Zoom(min_zoom=1-zoom, max_zoom=1+zoom, **border),
-            AffineCoordTfm(aff_fs=[partial(shift_mat, max_shift=shift, p=1.), partial(shear_mat, max_deg=shear, p=1.)], pad_mode=PadMode.Border)]
+            AffineCoordTfm(aff_fs=shift_shear, pad_mode=PadMode.Border)]
     if flip: tfms.append(Flip(pad_mode=PadMode.Border))
     return setup_aug_tfms(tfms)
 
@@ -85,5 +95,5 @@ aug_presets = ('none', 'flips', 'dihedral', 'fastai', 'keras')
 def aug_preset(name:str='dihedral') -> list:
     "Batch transforms of the augmentation preset `name`, one of `aug_presets`"
     tfms = {'none': [], 'flips': [Flip()], 'dihedral': [Dihedral()], 'fastai': aug_transforms(), 'keras': keras_augs()}
-    if name not in tfms: raise ValueError(f"Unknown augmentation preset {name!r}: choose one of {', '.join(aug_presets)}")
+    if name not in tfms: raise KitError(f"Unknown augmentation {name!r}: choose one of {', '.join(aug_presets)}")
     return tfms[name]

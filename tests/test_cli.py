@@ -2,6 +2,7 @@
 import json, re, subprocess, sys
 import pytest
 from fastai_tl.shapes import make_shapes
+from fastai_tl.errors import KitError
 
 def fastai_tl(*args, timeout=300):
     return subprocess.run(['fastai-tl', *map(str, args)], capture_output=True, text=True, timeout=timeout)
@@ -42,6 +43,30 @@ def test_bad_input_ends_with_a_message_not_a_traceback(tmp_path):
         r = fastai_tl(*args)
         assert r.returncode != 0
         assert expected in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_a_missing_folder_is_one_line_and_status_1(tmp_path):
+    "A user's mistake: one line on stderr, no traceback, exit status 1"
+    r = fastai_tl('data', tmp_path/'missing')
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith('fastai-tl data: error:') and 'is not a folder' in r.stderr, r.stderr
+
+def test_a_bug_shows_its_traceback_and_how_to_report_it(tiny, tmp_path, monkeypatch, capsys):
+    "A bug is no mistake of the user's: it is not caught, and its traceback ends with how to report it"
+    import traceback, fastai_tl.tasks as tasks
+    from fastai_tl.cli import main
+    monkeypatch.setattr(tasks, 'image_dls', lambda *args, **kwargs: 1 / 0)   # a bug inside training
+    with pytest.raises(ZeroDivisionError) as e: main(['train', str(tiny), '--out', str(tmp_path/'out')])
+    assert 'error:' not in capsys.readouterr().err   # not shown as the user's mistake
+    report = ''.join(traceback.format_exception(e.value)).rstrip().splitlines()[-1]
+    assert report.startswith('fastai-tl train: this is a bug'), report
+    assert all(w in report for w in ('https://github.com/fastai-tl/fastai_tl/issues', 'command line', '--version')), report
+    code = ("import fastai_tl.tasks as tasks\nfrom fastai_tl.cli import main\n"
+            "tasks.image_dls = lambda *args, **kwargs: 1 / 0\n"
+            f"main(['train', {str(tiny)!r}, '--out', {str(tmp_path/'out')!r}])")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)   # as a console shows it
+    lines = r.stderr.rstrip().splitlines()
+    assert r.returncode == 1 and 'Traceback' in r.stderr and 'ZeroDivisionError' in lines[-2], r.stderr
+    assert lines[-1].startswith('fastai-tl train: this is a bug') and 'fastai_tl/issues' in lines[-1], r.stderr
 
 def test_help_lists_the_commands():
     r = fastai_tl('--help')
@@ -205,7 +230,7 @@ def test_predict_command_prints_a_table_or_json(exported, tmp_path):
     out, failed = predict_command(model, [tmp_path/'nothing_here'])
     assert 'No such file' in out and failed   # a missing path is an error row, not a crash
     (tmp_path/'none').mkdir()
-    with pytest.raises(ValueError, match='No images found in'): predict_command(model, [tmp_path/'none'])
+    with pytest.raises(KitError, match='No images found in'): predict_command(model, [tmp_path/'none'])
 
 def test_a_damaged_model_ends_with_a_message_not_a_traceback(exported, tmp_path):
     model, shapes = exported
@@ -313,7 +338,7 @@ def test_device_and_workers_reach_the_data_loaders(tiny, tmp_path, monkeypatch):
     seen = {}
     def image_dls(*args, **kwargs):
         seen.update(kwargs)
-        raise ValueError('stop here')
+        raise KitError('stop here')
     monkeypatch.setattr(tasks, 'image_dls', image_dls)
     assert exit_of(['train', tiny, '--workers', 0, '--device', 'cpu', '--out', tmp_path/'out']) == 'fastai-tl train: error: stop here'
     assert (seen['num_workers'], str(seen['device'])) == (0, 'cpu')

@@ -7,6 +7,7 @@ from fastai_tl.shapes import make_shapes
 from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
 from fastai_tl.scores import binary_scores
+from fastai_tl.errors import KitError
 import fastai_tl.interpret
 
 @pytest.fixture(scope='module')
@@ -27,7 +28,7 @@ def test_cam_maps_are_scaled_and_classes_can_be_named(binary, items):
     assert (binary.cam(xb[:1], classes='circle') == binary.cam(xb[:1], classes=[0])).all()   # a class by name or by index
     assert (binary.cam(xb) == binary.cam(xb, layer='blocks.5')).all()   # blocks.5 is the default for an EfficientNet
     with pytest.raises(ValueError, match="No class 'cracked': the classes are circle, square"): binary.cam(xb[:1], classes=['cracked'])
-    with pytest.raises(KeyError, match="No layer 'block5_conv1'"): binary.cam(xb, layer='block5_conv1')
+    with pytest.raises(KitError, match="No layer 'block5_conv1'"): binary.cam(xb, layer='block5_conv1')
 
 def test_show_cam_titles_each_panel_with_the_class_it_explains(binary, items):
     with pytest.raises(ValueError, match='4 classes for 3 images'): binary.show_cam(items, classes=[0] * 4)
@@ -66,7 +67,7 @@ def test_cam_on_other_backbones(binary, items, arch):
     assert other.cam(xb).shape == (3, 64, 64)   # the default: the body's output
     if arch == 'resnet10t': assert other.cam(xb, layer='0.model.layer3').shape == (3, 64, 64)
     else:
-        with pytest.raises(KeyError, match='none known for this backbone'): other.cam(xb, layer='blocks.5')
+        with pytest.raises(KitError, match='none known for this backbone'): other.cam(xb, layer='blocks.5')
 
 def test_fastais_confusion_matrix_follows_the_threshold_as_the_kits_tables_do(binary):
     "fastai's own `confusion_matrix` (the kit replaces it no more) decodes with `BinaryLoss`: it agrees with `predictions` at any threshold"
