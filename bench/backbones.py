@@ -3,13 +3,12 @@
 Runs `compare_backbones` (cached partial fine-tuning from `--cut`) and prints accuracy, precision, recall and F1 of the defective
 class, training time and parameters; writes bench/results/backbones.json.
 Usage: python bench/backbones.py [--seed 1] [--size PX] [--epochs 8] [--cut blocks.5]"""
-import argparse, json, os, warnings
-from pathlib import Path
-from fastai_tl.data import elpv_df, split_df
+import argparse, os, warnings
+from fastai_tl.tasks import elpv_split
 from fastai_tl.strategy import compare_backbones
 from fastai_tl.models import embedded_backbones
+from common import write_results
 
-ROOT = Path(__file__).parents[1]
 warnings.filterwarnings('ignore')
 
 def main():
@@ -20,11 +19,9 @@ def main():
     p.add_argument('--cut', default='blocks.5')
     p.add_argument('--archs', nargs='+', default=list(embedded_backbones))
     args = p.parse_args()
-    df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'], seed=args.seed)
+    df = elpv_split(seed=args.seed)
     table = compare_backbones(df, args.archs, pos_class='defective', n_epoch=args.epochs, cut=args.cut, seed=args.seed, size=args.size)
     print(f"{os.cpu_count()} cores, {args.size or 'native'} px, {args.epochs} epochs from {args.cut}, split seed {args.seed}\n{table.round(4).to_string()}")
-    out = ROOT/'bench'/'results'/'backbones.json'
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(vars(args), table=table.reset_index().to_dict('records')), indent=1) + '\n')
+    write_results('backbones', dict(vars(args), table=table.reset_index().to_dict('records')))
 
 if __name__ == '__main__': main()

@@ -1,7 +1,7 @@
 """The mean of several models' probabilities on ELPV (binary task): folders of predictions that `bench/elpv.py --keep DIR` wrote, one per model.
 
 Averages the defective class's probability over the models, seed by seed, and prints each model's accuracy and the average's, mean ± SD over seeds.
-Usage: python bench/elpv.py --recipe gpu --keep runs/gpu; python bench/elpv.py --size 384 --epochs 12 --lr 3e-3 --keep runs/lite0-384 --out bench/results/elpv_binary_lite0-384.json; python bench/ensemble.py runs/gpu runs/lite0-384"""
+Usage: python bench/elpv.py --recipe gpu --keep runs/gpu; python bench/elpv.py --size 384 --epochs 12 --lr 3e-3 --keep runs/lite0-384 --out elpv_binary_lite0-384; python bench/ensemble.py runs/gpu runs/lite0-384"""
 import argparse
 from pathlib import Path
 import pandas as pd

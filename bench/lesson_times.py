@@ -8,7 +8,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 RUN = ("import sys; from nbdev.test import test_nb; from nbdev.config import get_config; from pathlib import Path; "
-       "sys.exit(0 if test_nb(sys.argv[1], skip_flags=get_config(Path(sys.argv[1]).parent).tst_flags.split(), save=sys.argv[2] == '1', cell_timeout=None)[0] else 1)")
+       "sys.exit(0 if test_nb(sys.argv[1], skip_flags=get_config(Path(sys.argv[1]).parent).tst_flags.split(), save=sys.argv[2] == '1', "
+       "cell_timeout=None, cell_timing_min=10)[0] else 1)")   # as nbdev-test runs it: `#| notest` cells skipped; the cells over 10 s named
+
+def run_lesson(nb, quick:bool, save:bool=False, timeout=None) -> subprocess.CompletedProcess:
+    "Execute notebook `nb` top to bottom in a fresh process, as a learner's kernel is, in quick mode or in full; `save` keeps its outputs"
+    env = {**os.environ, 'FASTAI_TL_QUICK': '1' if quick else '0'}
+    return subprocess.run([sys.executable, '-c', RUN, str(nb), '1' if save else '0'], env=env, capture_output=True, text=True, timeout=timeout)
 
 BAR = re.compile(r'^\s*█?\s*(\|[█-]*\|\s*[\d.]+% \[.*)?$')
 LEAD = re.compile(r'^█+(?=[^\s█|])')   # what is left of a bar printed before a line of text, e.g. '█epoch  train_loss'
@@ -30,11 +36,10 @@ def drop_console_bars(nb):
         if 'outputs' in c: c['outputs'] = outs
     Path(nb).write_text(json.dumps(d, indent=1, ensure_ascii=False) + '\n')
 
-def run_lesson(nb, quick, save=False):
-    "Seconds to execute notebook `nb` top to bottom in a fresh process, and whether it passed"
-    env = {**os.environ, 'FASTAI_TL_QUICK': '1' if quick else '0'}
+def time_lesson(nb, quick:bool, save:bool=False) -> tuple:
+    "Seconds to run notebook `nb` with `run_lesson`, and whether it passed"
     start = time.time()
-    r = subprocess.run([sys.executable, '-c', RUN, str(nb), '1' if save and not quick else '0'], env=env, capture_output=True, text=True)
+    r = run_lesson(nb, quick, save and not quick)
     if r.returncode: print(r.stderr[-3000:], file=sys.stderr)
     elif save and not quick: drop_console_bars(nb)
     return time.time() - start, r.returncode == 0
@@ -49,7 +54,7 @@ def main():
     times = json.loads(out.read_text()) if out.exists() else {}
     for nb in args.nbs or sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
         for mode in args.modes:
-            secs, ok = run_lesson(nb.absolute(), mode == 'quick', args.save)
+            secs, ok = time_lesson(nb.absolute(), mode == 'quick', args.save)
             print(f'{nb.stem:20s} {mode:5s} {secs:7.1f} s  {"ok" if ok else "FAILED"}', flush=True)
             if ok: times.setdefault(nb.stem, {})[mode] = round(secs, 1)
     out.parent.mkdir(exist_ok=True)

@@ -8,20 +8,21 @@ way's speed relative to the `learn.predict` loop.
 Accuracy: quantizes the model that `fastai-tl train` writes with its defaults (`--model DIR`, trained first when the folder
 has no model) and scores fp32 and int8 on all of its validation cells; file sizes of both.
 Usage: python bench/predict_speed.py [--n 64] [--repeats 5] [--size 224] [--bs 16] [--model DIR]"""
-import argparse, json, os, platform, subprocess, tempfile, time, warnings
+import argparse, os, subprocess, tempfile, time, warnings
 from pathlib import Path
 import pandas as pd, torch
 warnings.filterwarnings('ignore')
-from fastai_tl.data import elpv_df, split_df, image_dls
+from fastai_tl.data import elpv_df, image_dls
+from fastai_tl.tasks import elpv_split
 from fastai_tl.learner import cnn_learner
 from fastai_tl.export import export_onnx
 from fastai_tl.predict import Predictor
 from fastai_tl.quantize import export_int8
-from elpv import machine
+from common import machine, write_results
 
 def elpv_model(size:int, folder) -> tuple:
     "The ELPV learner at `size` px, its safe export in `folder` (with model.onnx and model.int8.onnx), and the validation cells"
-    df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'])
+    df = elpv_split()
     learn = cnn_learner(image_dls(df, size=size, bs=32), pos_class='defective')
     path = learn.export_safe(Path(folder)/'elpv')
     export_onnx(path)
@@ -85,16 +86,14 @@ def main():
                    help='folder of the model `fastai-tl train` writes with its defaults (trained there if missing)')
     args = p.parse_args()
     df = speed(args)
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads, "
+    print(f"\n{machine()} ({torch.get_num_threads()} threads, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}), load average {os.getloadavg()[0]:.1f}; "
           f"{args.n} ELPV cells at {args.size} px, {args.repeats} repeats")
     print(df.round(2).to_string())
     acc = accuracy(trained_model(args.model))
-    out = Path(__file__).parent/'results'/'predict_speed.json'
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(machine=machine(), images_per_s=df['images/s'].round(1).to_dict(), sd=df['sd'].round(1).to_dict(),
+    write_results('predict_speed', dict(images_per_s=df['images/s'].round(1).to_dict(), sd=df['sd'].round(1).to_dict(),
         times_loop=df['× learn.predict'].round(2).to_dict(), int8=acc,
         notes=[f"{args.n} ELPV cells at {args.size} px, from the PNG files to the decisions, mean of {args.repeats} runs",
-               f"accuracy: the model `fastai-tl train` writes with its defaults, on its {acc['n_valid']} validation cells"]), indent=1) + '\n')
+               f"accuracy: the model `fastai-tl train` writes with its defaults, on its {acc['n_valid']} validation cells"]))
 
 if __name__ == '__main__': main()

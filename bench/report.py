@@ -122,6 +122,25 @@ def inference_table() -> list:
                             f"{rss[1]:.0f} MB after the warm-up round, {rss[-1]:.0f} MB after the last (largest {max(rss[1:]):.0f} MB)."]
     return lines
 
+def scale_table() -> list:
+    r = _load('scale')
+    if not r: return []
+    lines = ['### Scale: more images, more processes', '',
+             f"`fastai-tl train` with the cached strategy on synthetic class folders of {r['size']}-px images, {r['epochs']} epochs, "
+             f"in one process and in two (`torchrun`, gloo, {r['cpus']} cores shared); {r['machine']}. "
+             "Reproduce: `python bench/scale.py`.", '',
+             '| images | processes | cached activations | wall time | peak memory, all processes (PSS) | largest process (RSS) | accuracy |',
+             '|---|---|---|---|---|---|---|']
+    cache = lambda mb: 'on disk' if mb == 0 else f'RAM up to {mb} MB'
+    lines += [f"| {x['images']:,} | {x['processes']} | {cache(x['cache_mb'])} | {x['seconds']:.0f} s | {x['peak_pss_mb']:,} MB | "
+              f"{x['peak_rss_mb']:,} MB | {100 * x['accuracy']:.1f}% |" for x in r['rows']]
+    one = [x for x in r['rows'] if x['processes'] == 1 and x['cache_mb']]
+    per_k = (one[-1]['seconds'] - one[0]['seconds']) / (one[-1]['images'] - one[0]['images']) * 1000
+    return lines + ['', f"Peak memory of one process grows {r['pss_ratio_largest_to_smallest']:.2f}× from the smallest folder to the "
+                        "largest: activations beyond `--cache-mb` (512 MB by default) go to a temporary file, batch by batch. "
+                        f"Wall time grows linearly past start-up, {per_k:.1f} s per 1,000 more images. Two processes are no "
+                        "faster on two cores, where one process already uses both; on N GPUs each process has its own.", '']
+
 def lesson_table() -> list:
     t = _load('lesson_times')
     if not t: return []
@@ -132,7 +151,7 @@ def lesson_table() -> list:
     return lines + ['']
 
 def results_markdown() -> str:
-    body = [*elpv_table(), *grade_table(), *speed_table(), *backbone_table(), *inference_table(), *lesson_table()]
+    body = [*elpv_table(), *grade_table(), *speed_table(), *backbone_table(), *inference_table(), *scale_table(), *lesson_table()]
     return '\n'.join([MARK, '## Results', '', *body]).rstrip() + '\n'
 
 def _workshop_time(secs) -> str: return f'{secs:.0f} s' if secs < 90 else f'{secs/60:.0f} min'

@@ -7,20 +7,22 @@ text, truncated, a decompression bomb, 48 million pixels, a GIF, over the size l
 broken multipart) from 8 clients, and records every status code and the server's resident memory (RSS) after each round.
 Prints each run, then the mean and standard deviation over the repeats, and the rounds.
 Usage: python bench/service_load.py [--requests 200] [--repeats 3] [--rounds 6] [--runtime torch|onnx] [--size 224]"""
-import argparse, io, json, os, platform, subprocess, sys, tempfile, time
+import argparse, io, os, subprocess, sys, tempfile, time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import httpx, pandas as pd
 from PIL import Image
-from fastai_tl.data import elpv_df, split_df, image_dls
+from fastai_tl.data import image_dls
+from fastai_tl.tasks import elpv_split
 from fastai_tl.learner import cnn_learner
 from fastai_tl.export import export_onnx
 from fastai_tl.serve import free_port, load_test
+from common import machine, write_results
 
 def service_model(size:int, folder, runtime:str) -> tuple:
     "The ELPV classifier at `size` px exported to `folder` (with model.onnx for `runtime` onnx), and the validation cells"
-    df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'])
+    df = elpv_split()
     path = cnn_learner(image_dls(df, size=size, bs=32), pos_class='defective').export_safe(Path(folder)/'elpv')
     if runtime == 'onnx': export_onnx(path)
     return path, list(df[df.split == 'valid'].path)
@@ -88,20 +90,16 @@ def main():
             print(f"mixed round {r + 1}: {rounds[-1]['statuses']}, server RSS {rounds[-1]['rss_mb']:.0f} MB", flush=True)
     finally: proc.terminate()
     df = pd.DataFrame(rows).drop(columns='requests').groupby('clients').agg(['mean', 'std'])
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}, "
-               f"load average {os.getloadavg()[0]:.1f}")
-    print(f"\n{machine}; runtime {args.runtime}, one {len(image)/1e3:.0f} KB ELPV cell at {args.size} px, {args.requests} requests per run, {args.repeats} runs")
+    where = f"{machine()}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'not set')}, load average {os.getloadavg()[0]:.1f}"   # bench/report.py reads the load
+    print(f"\n{where}; runtime {args.runtime}, one {len(image)/1e3:.0f} KB ELPV cell at {args.size} px, {args.requests} requests per run, {args.repeats} runs")
     print(df.round(1).to_string())
     one, eight = df.loc[1], df.loc[8]
     server_errors = sum(r['server_errors'] for r in rounds)
     after = [r['rss_mb'] for r in rounds[1:]]   # after the warm-up round
     print(f"mix of {len(upload_mix(image))} kinds of upload, {args.rounds} rounds of {args.requests}: {server_errors} x 5xx; "
           f"server RSS after the warm-up {after[0]:.0f} MB, after the last round {after[-1]:.0f} MB" if after else '')
-    out = Path(__file__).parent/'results'/'service_load.json'
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(p50_ms=one[('p50_ms', 'mean')], p99_ms=one[('p99_ms', 'mean')], rps=eight[('requests_per_s', 'mean')],
-                                   rps_sd=eight[('requests_per_s', 'std')], clients=8, runtime=args.runtime, machine=machine,
-                                   mixed=dict(kinds=list(upload_mix(image)), requests_per_round=args.requests, rounds=rounds,
-                                              server_errors=server_errors)), indent=1) + '\n')
+    write_results('service_load', dict(p50_ms=one[('p50_ms', 'mean')], p99_ms=one[('p99_ms', 'mean')], rps=eight[('requests_per_s', 'mean')],
+                                       rps_sd=eight[('requests_per_s', 'std')], clients=8, runtime=args.runtime, machine=where,
+                                       mixed=dict(kinds=list(upload_mix(image)), requests_per_round=args.requests, rounds=rounds, server_errors=server_errors)))
 
 if __name__ == '__main__': main()

@@ -5,7 +5,7 @@ The folder: scikit-learn's handwritten digits (1,797 images, ten classes, shippe
 8×8 image scaled up to 32×32 PNGs in class folders. The logistic regression is fitted on the same training files that
 `train` used and scored on its validation files (from its predictions.csv).
 Usage: python bench/small_images.py [--epochs 8]"""
-import argparse, json, subprocess, sys, tempfile, time
+import argparse, json, subprocess, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from elpv import machine
+from common import write_results
 
 def digits_folder(path:Path, size:int=32) -> Path:
     "scikit-learn's digits as `size`-px PNGs in one folder per class"
@@ -56,9 +56,8 @@ def main():
     start = time.perf_counter()
     rows['logistic regression, raw pixels'] = dict(accuracy=logistic(data, valid), size=32, seconds=round(time.perf_counter() - start))
     print(pd.DataFrame(rows).T.to_string())
-    out = Path(__file__).parent/'results'/'small_images.json'
-    out.write_text(json.dumps(dict(machine=machine(), results=rows, n_valid=len(valid),
+    write_results('small_images', dict(results=rows, n_valid=len(valid),
         notes=['scikit-learn digits (1,797 images, 10 classes) scaled to 32 px PNGs; one validation split for all three',
-               f'{args.epochs} epochs, the cached strategy (default)']), indent=1) + '\n')
+               f'{args.epochs} epochs, the cached strategy (default)']))
 
 if __name__ == '__main__': main()

@@ -7,14 +7,14 @@
 Each pair runs in one process, one after the other, so that the time ratio compares like with like on a shared machine.
 Prints accuracy and seconds of each and the ratio, and writes bench/results/speed_levers.json.
 Usage: python bench/speed_levers.py [--seeds 1 2] [--size 224] [--epochs 5 4] [--cut blocks.5] [--frac 1] [--compare frozen finetune]"""
-import argparse, json, os, time, warnings
-from pathlib import Path
+import argparse, os, time, warnings
 import pandas as pd
 from fastai.vision.all import set_seed
-from fastai_tl.data import elpv_df, split_df, image_dls
+from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
+from fastai_tl.tasks import elpv_split
+from common import write_results
 
-ROOT = Path(__file__).parents[1]
 warnings.filterwarnings('ignore')
 
 def _accuracy(learn): return float(learn.recorder.values[-1][2])
@@ -60,7 +60,7 @@ def main():
                  finetune=(finetune_pair, args.epochs[1], 'fastai fine_tune', f'kit fit_cached(cut={args.cut!r})'))
     rows = []
     for seed in args.seeds:
-        df = split_df(elpv_df(), valid_pct=0.25, stratify=['proba', 'type'], seed=seed)
+        df = elpv_split(seed=seed)
         if args.frac < 1: df = df.groupby('split').sample(frac=args.frac, random_state=seed)
         dls, cells = image_dls(df, size=args.size, bs=32), len(df)
         for name in args.compare:
@@ -72,8 +72,6 @@ def main():
     df = pd.DataFrame(rows)
     summary = df.groupby('compare')[['fastai_acc', 'kit_acc', 'fastai_s', 'kit_s', 'ratio']].agg(['mean', 'std'])
     print(f'\n{os.cpu_count()} cores, {args.size} px, {cells} cells, seeds {args.seeds}\n{summary.round(3).to_string()}')
-    out = ROOT/'bench'/'results'/'speed_levers.json'
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(dict(size=args.size, cut=args.cut, frac=args.frac, cells=cells, runs=rows), indent=1) + '\n')
+    write_results('speed_levers', dict(size=args.size, cut=args.cut, frac=args.frac, cells=cells, runs=rows))
 
 if __name__ == '__main__': main()

@@ -24,6 +24,7 @@ from .tables import image_table
 from .transforms import backbone_stats, rgb8, PILImage8
 from .models import load_backbone
 from .strategy import linear_model
+from .predict import check_device
 
 # %% auto #0
 __all__ = ['broken_kinds', 'cleanvision_kinds', 'finding_columns', 'kind_order', 'plant_problems', 'screen_file', 'screen_files',
@@ -237,14 +238,16 @@ def duplicate_groups(report:pd.DataFrame, paths) -> list:
     return [_root(p) for p in paths]
 
 # %% ../nbs/api/07_clean.ipynb #3d958217
-def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64) -> pd.DataFrame:
+def image_features(paths, arch:str='efficientnet_lite0', size:int=160, bs:int=64,
+                   device=None,  # where the backbone runs; None: fastai's default, the GPU when there is one
+                  ) -> pd.DataFrame:
     "Pooled features of frozen ImageNet backbone `arch`, one row per image"
-    paths = [str(p) for p in paths]
-    model = load_backbone(arch, num_classes=0).eval()
+    paths, device = [str(p) for p in paths], check_device(device)
+    model = load_backbone(arch, num_classes=0).eval().to(device)
     norm = Normalize.from_stats(*backbone_stats(arch), cuda=False)
-    dl = TfmdDL(Datasets(paths, [PILImage8.create]), bs=bs, shuffle=False,
+    dl = TfmdDL(Datasets(paths, [PILImage8.create]), bs=bs, shuffle=False, device=device,
                 after_item=[Resize(size, method='squish'), ToTensor()], after_batch=[IntToFloatTensor(), norm])
-    with torch.no_grad(): x = torch.cat([model(xb) for (xb,) in progress_bar(dl, leave=False)])
+    with torch.no_grad(): x = torch.cat([model(xb).cpu() for (xb,) in progress_bar(dl, leave=False)])
     return pd.DataFrame(x.numpy(), index=pd.Index(paths, name='path'))
 
 # %% ../nbs/api/07_clean.ipynb #3f473556
@@ -379,6 +382,7 @@ def clean_report(source,                   # a folder, a CSV with a `path` colum
                  feats:pd.DataFrame=None,  # features by path, as `image_features` gives; default: computed
                  learn=None,               # a `Learner` whose top losses to add
                  size:int=160,             # image size for the features
+                 device=None,              # where the features are computed; None: the GPU when there is one
                  folds:int=5,              # cross-validation folds of the label check
                  max_distance:int=16       # bits apart that still make two images near duplicates
                 ) -> pd.DataFrame:
@@ -403,7 +407,7 @@ def clean_report(source,                   # a folder, a CSV with a `path` colum
     labelled, groups, notes = _checkable(labelled, label, groups)
     if len(labelled):
         if feats is None:
-            with _timed(secs, 'features'): feats = image_features(labelled.path, size=size)
+            with _timed(secs, 'features'): feats = image_features(labelled.path, size=size, device=device)
         with _timed(secs, 'cross-validation + cleanlab'):
             probs = out_of_sample_probs(_rows(feats, labelled.path), labelled[label], folds, groups=groups)
             frames.append(label_findings(label_issues(labelled, probs, label)))

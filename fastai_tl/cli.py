@@ -221,7 +221,7 @@ def quantize_command(model, calib=None, check=None, min_agree:float=0.95, as_jso
 
 # %% ../nbs/api/10_cli.ipynb #5f4a8e53
 def _clean_args(add):
-    c = add('clean', parents=[_data_arg, _label_arg, _json_arg],
+    c = add('clean', parents=[_data_arg, _label_arg, _device_arg, _json_arg],
             help='report broken files, duplicates and likely label errors; fix them reversibly with --apply',
             description='Check a dataset and write report.csv and report.html to --out. Nothing changes without '
                         '--apply; every change goes to OUT/manifest.json and can be undone with --undo. Review the '
@@ -263,7 +263,8 @@ def _apply_line(data, label:str, out:Path, report) -> str:
                      '--out', str(out), '--report', str(report or out/'report.csv'), '--apply'])
 
 def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:bool=False, report=None,
-                  undo_manifest=None, size:int=160, folds:int=5, max_distance:int=16, as_json:bool=False) -> str:
+                  undo_manifest=None, size:int=160, device=None, folds:int=5, max_distance:int=16,
+                  as_json:bool=False) -> str:
     "What `fastai-tl clean` prints: a report on `data` (ELPV when None) into `out`, and its fixes, made with `apply`"
     if undo_manifest: return _undo_command(undo_manifest, apply, as_json)
     import pandas as pd
@@ -279,7 +280,7 @@ def clean_command(data=None, label:str='label', out='fastai_tl_clean', apply:boo
     if apply and elpv: raise KitError(_elpv_read_only)
     if rep is None:
         name = 'ELPV (embedded)' if data is None else str(Path(data).absolute())
-        rep = clean_report(elpv_df() if data is None else data, label=label, size=size, folds=folds,
+        rep = clean_report(elpv_df() if data is None else data, label=label, size=size, device=device, folds=folds,
                            max_distance=max_distance)
         csv, page = save_report(rep, out, title=f'Cleaning report: {name}')
         kinds = rep.kind.value_counts(sort=False).loc[lambda s: s > 0].to_dict()

@@ -1,4 +1,4 @@
-"""fastai's distributed path (Accelerate and PyTorch's DDP) for the kit's training, on GPUs and on CPU processes: the training set shared out, the validation set whole in every process, and files written by the main process only
+"""fastai's DDP training across processes, on GPUs or CPUs: training batches shared out, files written by one process
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/distributed.html.md"""
 
@@ -26,8 +26,8 @@ def is_main() -> bool:
     "True in the process that writes files: the first one, or the only one"
     return rank_distrib() == 0
 
-def join_processes(cpu:bool=None):
-    "Join the launcher's processes once (Accelerate's `PartialState`; over gloo with `cpu`, default: no GPU here)"
+def join_processes(cpu:bool=None): # over gloo; None: when there is no GPU
+    "Join the launcher's processes once, with Accelerate's `PartialState`"
     if is_distributed() and not dist.is_initialized(): PartialState(cpu=ifnone(cpu, not torch.cuda.is_available()))
 
 # %% ../nbs/api/05_distributed.ipynb #4b55d79c
@@ -62,7 +62,7 @@ class ShardTrainer(DistributedTrainer):
 @patch
 @contextmanager
 def ddp_ctx(self:Learner, sharded:bool=False):
-    "Train with DDP in the processes a launcher started (gloo on CPUs); as usual in one process"
+    "Train with DDP in the processes a launcher started (gloo on CPUs), else as usual"
     if not is_distributed():
         yield self
         return
@@ -98,7 +98,7 @@ def broadcast(x):
 
 @contextmanager
 def shared_tmpdir():
-    "A temporary folder with the same name in every process, made and removed by the main one"
+    "A temporary folder named alike in every process, made and removed by the main one"
     name = broadcast(tempfile.mkdtemp() if is_main() else None)
     try: yield name
     finally:

@@ -18,15 +18,15 @@ _all_ = ['cnn_learner', 'BinaryLoss', 'problem_type', 'body_stages']
 # %% ../nbs/05_learner.ipynb #2ad8709c
 @patch
 def layer_table(self:Learner) -> pd.DataFrame:
-    "Each stage of the body and the head: its type, number of parameters, and whether it trains"
+    "Each stage of the body and the head: type, parameters, and whether it trains"
     rows = [*body_stages(self.model), ('head', self.model[1])]
-    return pd.DataFrame([dict(layer=n, type=type(m).__name__, parameters=sum(p.numel() for p in m.parameters()),
-                              trainable=train_state(m)) for n, m in rows])
+    return pd.DataFrame([dict(layer=n, type=type(m).__name__, parameters=total_params(m)[0], trainable=train_state(m))
+                         for n, m in rows])
 
 # %% ../nbs/05_learner.ipynb #fdf5f2c6
 @patch
 def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True, cache_mb:float=512) -> Learner:
-    "A Learner for the head (and the stages from `cut` on), on outputs of the frozen layers below, computed once"
+    "A Learner for the head (and stages from `cut` on) on frozen-layer outputs computed once"
     if cut: self.freeze_from(cut)
     lower, upper = split_model(self.model, cut)   # the frozen layers, and those that train
     bar, dev = hasattr(self, 'progress'), self.dls.device   # `with learn.no_bar()` carries over
@@ -34,8 +34,8 @@ def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True, c
     valid = run_frozen(lower, [self.dls.valid], bar, cache_mb)
     dls = DataLoaders.from_dsets(StackDataset(*train), StackDataset(*valid), bs=self.dls.bs, device=dev)
     cbs = ([FlipFeatures()] if flips and cut else []) + speed_cbs(dev)
-    cached = Learner(dls, nn.Sequential(ToFloat(), *upper), loss_func=self.loss_func, metrics=self.metrics, opt_func=self.opt_func,
-                     wd=self.wd, cbs=cbs, splitter=lambda m: [params(g) for g in m[1:]])
+    cached = Learner(dls, nn.Sequential(ToFloat(), *upper), loss_func=self.loss_func, metrics=self.metrics,
+                     opt_func=self.opt_func, wd=self.wd, cbs=cbs, splitter=lambda m: [params(g) for g in m[1:]])
     if not bar: cached.remove_cb(ProgressCallback)
     cached.logger = self.logger
     return cached
@@ -43,16 +43,17 @@ def cached_learner(self:Learner, cut:str=None, n_views:int=1, flips:bool=True, c
 # %% ../nbs/05_learner.ipynb #3d52fd9d
 @patch
 def freeze_from(self:Learner, stage:str):
-    "Freeze the body below `stage` and train `stage`, the stages after it and the head (Keras' 'train from block5_conv1 on')"
+    "Freeze the body below `stage`; train `stage`, the stages after it and the head"
     self.splitter = partial(split_at_stage, k=stage_index(body_stages(self.model), stage))
     self.opt = None
     self.freeze_to(1)
 
 # %% ../nbs/05_learner.ipynb #64520281
 @patch
+@delegates(Learner.fit_one_cycle)
 def fit_cached(self:Learner, n_epoch:int, lr_max=1e-3, cut:str=None, n_views:int=1, flips:bool=True, cache_mb:float=512,
                **kwargs) -> Learner:
-    "`fit_one_cycle` of the `cached_learner`: the model inside `self` is trained, the cached learner (with its recorder) returned"
+    "`fit_one_cycle` on `cached_learner`, returned; it trains the model inside `self`"
     cached = self.cached_learner(cut, n_views, flips, cache_mb)
     with cached.ddp_ctx(sharded=True): cached.fit_one_cycle(n_epoch, lr_max, **kwargs)   # DDP under a launcher
     return cached

@@ -1,4 +1,4 @@
-"""Batched predictions of a safe export for files, folders, bytes and images, with every input checked first: `open_image`, `BadImage`, `Predictor`, `results_table`
+"""Batched predictions of a safe export for files, folders, bytes and images, every input checked first
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/predict.html.md"""
 
@@ -27,8 +27,10 @@ image_formats = ('JPEG', 'PNG', 'BMP', 'TIFF', 'WEBP')
 _formats_text = 'a JPEG, PNG, BMP, TIFF or WebP image'
 
 class BadImage(KitError):
-    "An input that is not a usable image; `status` is the HTTP status the service answers with"
-    def __init__(self, msg:str, status:int=422): super().__init__(msg); self.status = status
+    "An input that is not a usable image; `status`: the service's HTTP status"
+    def __init__(self, msg:str, status:int=422):
+        super().__init__(msg)
+        self.status = status
 
 def _nonblocking(path, flags): return os.open(path, flags | getattr(os, 'O_NONBLOCK', 0))   # a FIFO: no waiting
 
@@ -36,7 +38,8 @@ def _read_file(fn, max_bytes:int) -> bytes:
     "The bytes of `fn` if it is a regular file of at most `max_bytes`"
     with open(fn, 'rb', opener=_nonblocking) as f:
         st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode): raise BadImage('is not a regular file (a FIFO, device or socket): pass an image file')
+        if not stat.S_ISREG(st.st_mode):
+            raise BadImage('is not a regular file (a FIFO, device or socket): pass an image file')
         data = f.read(max_bytes + 1) if st.st_size <= max_bytes else None   # one byte over: the file grew
     if data is None or len(data) > max_bytes:
         raise BadImage(f'is larger than the {max_bytes/1e6:g} MB that an image within the pixel limit can need', 413)
@@ -51,71 +54,92 @@ def _image_bytes(src, max_bytes:int) -> bytes:
     raise BadImage(f'is a {type(src).__name__}: pass a file path, bytes or a PIL image')
 
 # %% ../nbs/api/08_predict.ipynb #c097b5b5
-def peek_image(src, max_pixels:int=40_000_000) -> Image.Image:
-    "`src` opened but not decoded (only its header is read), checked: JPEG, PNG, BMP, TIFF or WebP by content, at most `max_pixels`"
-    img = src
-    if not isinstance(src, Image.Image):
-        data = _image_bytes(src, 8 * max_pixels)
-        if not data: raise BadImage('is empty (0 bytes)', 422)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # the pixel count is checked below, against max_pixels
-                img = Image.open(io.BytesIO(data), formats=image_formats)
-        except UnidentifiedImageError: raise BadImage(f"is not {_formats_text} (judged by its content, not its name)", 415) from None
-        except Image.DecompressionBombError as e: raise BadImage(f'has more pixels than the limit of {max_pixels/1e6:.0f} million ({e})', 422) from None
-        except Exception as e: raise BadImage(f'cannot be read as an image: {e}', 422) from None
+def _open_header(data:bytes, max_pixels:int) -> Image.Image:
+    "`data` opened (its header read) as one of `image_formats`, or a `BadImage` error"
+    if not data: raise BadImage('is empty (0 bytes)', 422)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # _check_pixels counts them
+            return Image.open(io.BytesIO(data), formats=image_formats)
+    except UnidentifiedImageError:
+        raise BadImage(f"is not {_formats_text} (judged by its content, not its name)", 415) from None
+    except Image.DecompressionBombError as e:
+        raise BadImage(f'has more pixels than the limit of {max_pixels/1e6:.0f} million ({e})', 422) from None
+    except Exception as e: raise BadImage(f'cannot be read as an image: {e}', 422) from None
+
+def _check_pixels(img:Image.Image, max_pixels:int):
     w, h = img.size
-    if w * h > max_pixels: raise BadImage(f'has {w}×{h} = {w*h/1e6:.0f} million pixels, more than the limit of {max_pixels/1e6:.0f} million', 422)
+    if w * h > max_pixels:
+        raise BadImage(f'has {w}×{h} = {w*h/1e6:.0f} million pixels, '
+                       f'more than the limit of {max_pixels/1e6:.0f} million', 422)
+
+def peek_image(src, # a path, bytes or a PIL image
+               max_pixels:int=40_000_000) -> Image.Image:
+    "`src` opened but not decoded, and checked: format by content, at most `max_pixels`"
+    img = src if isinstance(src, Image.Image) else _open_header(_image_bytes(src, 8 * max_pixels), max_pixels)
+    _check_pixels(img, max_pixels)
     return img
 
-def open_image(src, max_pixels:int=40_000_000, gray:bool=False) -> Image.Image:
-    "8-bit RGB image (or L with `gray`, if it is one) from a path, bytes or PIL image, checked and decoded as in training"
+def open_image(src, # a path, bytes or a PIL image
+               max_pixels:int=40_000_000,
+               gray:bool=False, # a grayscale image stays one channel (L)
+              ) -> Image.Image:
+    "`src` checked and decoded as in training: an 8-bit RGB image"
     img = peek_image(src, max_pixels)
-    try: return img.convert('L') if gray and img.mode == 'L' else rgb8(img)   # decodes every pixel: a truncated file fails here
+    try: return img.convert('L') if gray and img.mode == 'L' else rgb8(img)   # decoded here: a truncated file fails
     except Exception as e: raise BadImage(f'cannot be decoded: {e}', 422) from None
 
 # %% ../nbs/api/08_predict.ipynb #233d63c8
 def _decision(meta:dict):
-    "The activation (logits to probabilities) and the decision (probabilities to predictions) that `meta` describes"
+    "The activation and the decision (probabilities to predictions) that `meta` describes"
     p, classes = meta['problem'], meta['classes']
     if p == 'binary':
         lf = BinaryLoss(classes.index(meta['pos_class']), meta['thresh'])
         return lf.activation, lambda x: [classes[i] for i in lf.decodes(x)]
     if p == 'multiclass': return partial(torch.softmax, dim=1), lambda x: [classes[i] for i in x.argmax(1)]
-    if p == 'multilabel': return torch.sigmoid, lambda x: [[c for c, v in zip(classes, r) if v >= meta['thresh']] for r in x]
+    if p == 'multilabel':
+        thresh = meta['thresh']
+        return torch.sigmoid, lambda x: [[c for c, v in zip(classes, r) if v >= thresh] for r in x]
     return noop, lambda x: x[:, 0].tolist()
 
 _one_item = (str, Path, bytes, bytearray, Image.Image, torch.Tensor)   # one input, not a list of them
 
 def _named(items):
-    "(name, source) pairs of `items`: a path or a list of paths (a folder gives its images), PIL images, bytes, image tensors"
+    "(name, source) pairs of `items`, one or a list; a folder gives its images"
     if isinstance(items, _one_item): items = [items]
     for i, it in enumerate(items):
-        if isinstance(it, (str, Path)) and Path(it).is_dir(): yield from ((str(f), f) for f in sorted(get_image_files(it)))
+        if isinstance(it, (str, Path)) and Path(it).is_dir():
+            yield from ((str(f), f) for f in sorted(get_image_files(it)))
         else: yield (str(it) if isinstance(it, (str, Path)) else f'image {i}'), it
 
 # %% ../nbs/api/08_predict.ipynb #a3e1b005
-def check_device(device=None) -> torch.device:
-    "`device` ('cpu', 'cuda', 'cuda:1', 'mps'...) as a torch device this machine has; None: fastai's default"
-    if device is None: return default_device()
-    try: d = torch.device(device)
-    except RuntimeError: raise KitError(f"Unknown device {device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps") from None
+def _check_index(d:torch.device, device):
     have = dict(cuda=torch.cuda.device_count(), mps=int(torch.backends.mps.is_available())).get(d.type, 1)
     if (d.index or 0) >= have:
-        raise KitError(f"device={device!r}: this machine has {have or 'no'} {d.type} device{'s' if have != 1 else ''}; use device='cpu' (--device cpu)")
-    return d
+        raise KitError(f"device={device!r}: this machine has {have or 'no'} {d.type} device{'s' if have != 1 else ''}; "
+                       "use device='cpu' (--device cpu)")
 
+def check_device(device=None, # 'cpu', 'cuda', 'cuda:1', 'mps'...; None: fastai's default
+                ) -> torch.device:
+    "`device` as a torch device this machine has"
+    if device is None: return default_device()
+    try: d = torch.device(device)
+    except RuntimeError:
+        raise KitError(f"Unknown device {device!r}: use cpu, cuda, cuda:N (the N-th GPU) or mps") from None
+    _check_index(d, device)
+    return d
 
 # %% ../nbs/api/08_predict.ipynb #5e314153
 _onnx_files = {'onnx': 'model.onnx', 'int8': 'model.int8.onnx'}   # written by export_onnx and export_int8
 
 def _check_args(runtime, bs, n_workers):
-    if runtime not in _onnx_files | {'torch': None}: raise KitError(f"Unknown runtime {runtime!r}: choose torch, onnx or int8")
+    if runtime not in _onnx_files | {'torch': None}:
+        raise KitError(f"Unknown runtime {runtime!r}: choose torch, onnx or int8")
     for k, v in dict(bs=bs, n_workers=n_workers).items():
         if not is_count(v): raise KitError(f"{k}={v!r}: pass a whole number of at least 1")
 
 class Predictor:
-    "Batched predictions of an `export_safe` folder's model, on PyTorch or onnxruntime (fp32 or int8)"
+    "Batched predictions of an `export_safe` folder's model, on PyTorch or onnxruntime"
     def __init__(self, path,
                  runtime:str='torch', # 'torch', 'onnx' (model.onnx) or 'int8' (model.int8.onnx)
                  bs:int=16, # images per batch
@@ -124,11 +148,13 @@ class Predictor:
                  device=None): # 'cpu', 'cuda', 'cuda:N' or 'mps'; None: a GPU when there is one
         _check_args(runtime, bs, n_workers)
         store_attr('runtime,bs,max_pixels,n_workers')
-        self.path, self.device = Path(path), check_device(device)
+        self.path = Path(path)
+        self.device = check_device(device)
         if runtime == 'torch': self._load_torch()
-        else: self.meta, self.session = read_meta(path), onnx_session(self.path/_onnx_files[runtime], self.device)
+        else: self._load_onnx()
         m = self.meta
-        self.classes, self.resize = m['classes'], Resize(tuple(m['size']), method=m['resize'], pad_mode=m['pad_mode'])
+        self.classes = m['classes']
+        self.resize = Resize(tuple(m['size']), method=m['resize'], pad_mode=m['pad_mode'])
         mean, std = (torch.tensor(m[k]).view(1, -1, 1, 1) for k in ('mean', 'std'))
         self.scale, self.shift = 1 / (255 * std), -mean / std   # (x/255 - mean)/std as one multiply-add
         self.activation, self.decide = _decision(m)
@@ -136,6 +162,10 @@ class Predictor:
     def _load_torch(self):
         model, self.meta = load_safe(self.path)
         self.model = model.to(self.device, memory_format=torch.channels_last)   # faster convolutions
+
+    def _load_onnx(self):
+        self.meta = read_meta(self.path)
+        self.session = onnx_session(self.path/_onnx_files[self.runtime], self.device)
 
     def __repr__(self):
         m = self.meta
@@ -145,18 +175,18 @@ class Predictor:
 # %% ../nbs/api/08_predict.ipynb #5e28e624
 @patch
 def _check_canvas(self:Predictor, img:Image.Image):
-    "A `BadImage` error when `img` padded to the model's shape, as fastai pads before resizing, has over `max_pixels`"
+    "A `BadImage` error when `img`, padded to the model's shape, has over `max_pixels`"
     if self.resize.method != 'pad': return
     (w, h), (sw, sh) = img.size, self.resize.size
     m = max(w / sw, h / sh)   # as fastai's Resize.encodes
     cw, ch = int(m * sw), int(m * sh)
     if cw * ch > self.max_pixels:
-        raise BadImage(f'is {w}×{h}, padded to {cw}×{ch} = {cw*ch/1e6:.0f} million pixels for this model (resize: pad), '
-                       f'more than the limit of {self.max_pixels/1e6:.0f} million: crop it nearer to the shape {sw}×{sh}')
+        raise BadImage(f'is {w}×{h}, padded to {cw}×{ch} = {cw*ch/1e6:.0f} million pixels for this model, '
+                       f'more than the limit of {self.max_pixels/1e6:.0f} million: crop it nearer to {sw}×{sh}')
 
 @patch
 def image_tensor(self:Predictor, img:Image.Image) -> torch.Tensor:
-    "The uint8 tensor (3, h, w) of RGB or grayscale image `img` after fastai's validation resize (a centre crop by default)"
+    "The uint8 tensor (3, h, w) of RGB or grayscale `img` after fastai's validation resize"
     self._check_canvas(img)
     x = torch.from_numpy(np.array(self.resize(img, split_idx=1), dtype=np.uint8))
     return x.expand(3, -1, -1) if x.ndim == 2 else x.permute(2, 0, 1)   # gray: one channel resized, seen three times
@@ -171,17 +201,21 @@ def logits(self:Predictor, xb:torch.Tensor) -> torch.Tensor:
     "The model's outputs for a uint8 batch `xb`"
     xb = self.normalised(xb)
     if self.runtime != 'torch': return torch.from_numpy(self.session.run(None, {'image': xb.numpy()})[0])
-    with torch.inference_mode(): return self.model(xb.to(self.device).contiguous(memory_format=torch.channels_last)).cpu()
+    xb = xb.to(self.device).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode(): return self.model(xb).cpu()
+
+def _check_finite(p:torch.Tensor, path):
+    if p.isfinite().all(): return
+    n = (~p.isfinite()).any(1).sum()
+    raise NonFiniteError(f"The model in {path} gives outputs that are not finite (NaN or infinite) for {n} of {len(p)} "
+                         "image(s): train it again with a lower learning rate, and export it again")
 
 @patch
 def probs(self:Predictor, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
-    "Class probabilities of uint8 batch `xb`; with `tta`, averaged over the image and its horizontal and vertical flips"
+    "Class probabilities of uint8 batch `xb`; with `tta`, the mean over its flips too"
     views = [xb, xb.flip(3), xb.flip(2)] if tta else [xb]
     p = torch.stack([self.activation(self.logits(v)) for v in views]).mean(0)
-    if not p.isfinite().all():
-        raise NonFiniteError(f"The model in {self.path} gives outputs that are not finite (NaN or infinite) for "
-                             f"{(~p.isfinite()).any(1).sum()} of {len(p)} image(s): its weights are too large to use "
-                             "(training diverged?). Train it again with a lower learning rate, and export it again")
+    _check_finite(p, self.path)
     return p
 
 # %% ../nbs/api/08_predict.ipynb #704db4d7
@@ -189,32 +223,37 @@ def probs(self:Predictor, xb:torch.Tensor, tta:bool=False) -> torch.Tensor:
 def _records(self:Predictor, names:list, probs:torch.Tensor) -> list:
     "One record per image: name, prediction and the probability of each class"
     preds = self.decide(probs)
-    if self.meta['problem'] == 'regression': return [dict(file=n, prediction=p, probabilities={}) for n, p in zip(names, preds)]
-    return [dict(file=n, prediction=p, probabilities=dict(zip(self.classes, map(float, row)))) for n, p, row in zip(names, preds, probs)]
+    if self.meta['problem'] == 'regression': ps = [{} for _ in names]
+    else: ps = [dict(zip(self.classes, map(float, row))) for row in probs]
+    return [dict(file=n, prediction=p, probabilities=d) for n, p, d in zip(names, preds, ps)]
 
 def _pairs(items, names:list=None) -> list:
     "(name, source) pairs of `items`, named by `names` (one per item) or by `_named`"
     if names is None: return list(_named(items))
     items = [items] if isinstance(items, _one_item) else list(items)
-    if len(names) != len(items): raise KitError(f"{len(names)} name(s) for {len(items)} item(s): pass one name per item, or no names")
+    if len(names) != len(items):
+        raise KitError(f"{len(names)} name(s) for {len(items)} item(s): pass one name per item, or no names")
     return list(zip(names, items))
 
 @patch
 def _checked(self:Predictor, x:torch.Tensor) -> torch.Tensor:
-    "Image tensor `x` if it is what `image_tensor` makes for this model: uint8, (3, height, width)"
+    "Image tensor `x` if it is what `image_tensor` makes: uint8, (3, height, width)"
     want = (3, *self.meta['size'])
     if x.dtype != torch.uint8 or tuple(x.shape) != want:
-        raise BadImage(f"is a {x.dtype} tensor of shape {tuple(x.shape)}: pass a uint8 tensor of shape {want}, as image_tensor makes")
+        raise BadImage(f"is a {x.dtype} tensor of shape {tuple(x.shape)}: "
+                       f"pass a uint8 tensor of shape {want}, as image_tensor makes")
     return x
 
 @patch
 def _tensor(self:Predictor, src):
-    "`src` as `image_tensor` makes it (a grayscale image resized as one channel), or the `BadImage` error it gives"
-    try: return self._checked(src) if isinstance(src, torch.Tensor) else self.image_tensor(open_image(src, self.max_pixels, gray=True))
+    "`src` as `image_tensor` makes it, or the `BadImage` error it gives"
+    try:
+        if isinstance(src, torch.Tensor): return self._checked(src)
+        return self.image_tensor(open_image(src, self.max_pixels, gray=True))   # gray: resized as one channel
     except BadImage as e: return e
 
 def _prefetched(f, batches:list, n_workers:int):
-    "Each of `batches` mapped through `f` in `n_workers` threads, the next batch started before this one is used"
+    "`batches` mapped through `f` in `n_workers` threads, one batch ahead"
     with ThreadPoolExecutor(n_workers) as ex:
         pending = [ex.map(f, b) for b in batches[:1]]
         for b in batches[1:] + [[]]:
@@ -232,17 +271,22 @@ def _batch_records(self:Predictor, names:list, xs:list, tta:bool) -> list:
     return recs
 
 @patch
-def predict(self:Predictor, items, names:list=None, tta:bool=False) -> list:
-    "A record per image of `items` (files, folders, PIL images, bytes, `image_tensor`s): prediction and probabilities, or error"
+def predict(self:Predictor,
+            items, # files, folders, PIL images, bytes or `image_tensor`s, or one of them
+            names:list=None, # a name per item; None: the path, or 'image i'
+            tta:bool=False, # average over each image and its flips
+           ) -> list:
+    "A record per image of `items`: its prediction and probabilities, or its error"
     pairs = _pairs(items, names)
     batches = [pairs[i:i + self.bs] for i in range(0, len(pairs), self.bs)]
     xss = _prefetched(self._tensor, [[src for _, src in b] for b in batches], self.n_workers)
     return [r for b, xs in zip(batches, xss) for r in self._batch_records([n for n, _ in b], xs, tta)]
 
-
 # %% ../nbs/api/08_predict.ipynb #5b10bf0b
 def results_table(records:list) -> pd.DataFrame:
-    "Predictions as a table: file, prediction, one column of probabilities per class, and an error column when a file could not be read"
-    df = pd.DataFrame([dict(file=r['file'], prediction=r.get('prediction'), **r.get('probabilities', {}), error=r.get('error', '')) for r in records])
-    df = df[[c for c in df.columns if c != 'error'] + ['error']] if len(df) else df   # the first record may be an error, without classes
+    "Records as a table: file, prediction, a probability column per class, any errors"
+    rows = [dict(file=r['file'], prediction=r.get('prediction'), **r.get('probabilities', {}), error=r.get('error', ''))
+            for r in records]
+    df = pd.DataFrame(rows)
+    if len(df): df = df[[c for c in df.columns if c != 'error'] + ['error']]   # the first record may lack the classes
     return df if len(df) and df.error.astype(bool).any() else df.drop(columns='error', errors='ignore')

@@ -1,4 +1,4 @@
-"""The body of a vision model as stages, which of them train, frozen layers run once and cached, augmentation of cached activations, and the learning rate of each parameter group
+"""A vision model's body as stages: which train, frozen layers run once and cached, each group's learning rate
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/stages.html.md"""
 
@@ -17,14 +17,18 @@ __all__ = ['body_stages', 'stage_index', 'train_state', 'split_at_stage', 'split
            'FlipFeatures', 'lr_peaks']
 
 # %% ../nbs/api/05_stages.ipynb #49a5bfdc
+def _check_staged(m:nn.Module):
+    if not (hasattr(m, 'conv_stem') and hasattr(m, 'blocks')):
+        raise KitError(f"{type(m).__name__} has no known stages: use an EfficientNet, a MobileNet or a torchvision CNN")
+
 def body_stages(model) -> list:
     "The body of a fastai vision model as (name, module) stages that run one after another"
     body = model[0]
     if not isinstance(body, TimmBody): return list(body.named_children())
     m = body.model
-    if not (hasattr(m, 'conv_stem') and hasattr(m, 'blocks')):
-        raise KitError(f"{type(m).__name__} is not cut into stages here: stages are known for the EfficientNet/MobileNet family and torchvision CNNs")
-    return [('conv_stem', m.conv_stem), ('bn1', m.bn1), *[(f'blocks.{i}', b) for i, b in enumerate(m.blocks)], ('conv_head', m.conv_head), ('bn2', m.bn2)]
+    _check_staged(m)
+    blocks = [(f'blocks.{i}', b) for i, b in enumerate(m.blocks)]
+    return [('conv_stem', m.conv_stem), ('bn1', m.bn1), *blocks, ('conv_head', m.conv_head), ('bn2', m.bn2)]
 
 def stage_index(stages:list, name:str) -> int:
     "Position of the stage called `name` in `stages`"
@@ -44,13 +48,15 @@ def train_state(m:nn.Module) -> str:
 
 # %% ../nbs/api/05_stages.ipynb #602f7b08
 def split_at_stage(model, k:int) -> list:
-    "Parameter groups of a fastai vision model: body stages before stage `k`, the stages from `k` on, and the head"
-    st = body_stages(model)
-    return [params(nn.ModuleList([m for _, m in st[:k]])), params(nn.ModuleList([m for _, m in st[k:]])), params(model[1])]
+    "Parameter groups: the body before stage `k`, the stages from `k` on, and the head"
+    mods = [m for _, m in body_stages(model)]
+    return [params(nn.ModuleList(mods[:k])), params(nn.ModuleList(mods[k:])), params(model[1])]
 
 # %% ../nbs/api/05_stages.ipynb #c893bdff
-def split_model(model, cut:str=None) -> tuple:
-    "The lower part of a fastai vision model, below stage `cut` (default: the body and the head's pooling), and the list of parts from it on"
+def split_model(model,
+                cut:str=None, # the first stage above the lower part; None: the lower part is the body and the pooling
+               ) -> tuple:
+    "The lower part of a fastai vision model, and the list of parts above it"
     if cut is None: return nn.Sequential(model[0], *model[1][:2]), [model[1][2:]]
     st = body_stages(model)
     k = stage_index(st, cut)
@@ -58,8 +64,10 @@ def split_model(model, cut:str=None) -> tuple:
 
 # %% ../nbs/api/05_stages.ipynb #c3cec8fa
 class DiskRows:
-    "Tensors of one shape, appended batch by batch to an unnamed temporary file and read back by index"
-    def __init__(self, folder=None): self.file, self.n, self.shape = tempfile.TemporaryFile(dir=folder), 0, None
+    "Tensors of one shape, appended batch by batch to a temporary file, read back by index"
+    def __init__(self, folder=None):
+        self.file = tempfile.TemporaryFile(dir=folder)
+        self.n, self.shape = 0, None   # rows so far, and their shape once the first batch comes
 
     def append(self, x:Tensor):
         if self.shape is None: self.shape, self.dtype = x.shape[1:], x.dtype
@@ -75,7 +83,6 @@ class DiskRows:
         b = os.pread(self.file.fileno(), self.row_bytes, int(i) * self.row_bytes)
         return torch.frombuffer(bytearray(b), dtype=self.dtype).view(self.shape)
 
-
 # %% ../nbs/api/05_stages.ipynb #77f9246c
 def _rows(xs:list, budget:float, x:Tensor):
     "`xs` with batch `x` added: a list in RAM while within `budget` bytes, then `DiskRows`"
@@ -87,15 +94,16 @@ def _rows(xs:list, budget:float, x:Tensor):
     return xs
 
 def run_frozen(module:nn.Module, dls, bar:bool=True, cache_mb:float=math.inf) -> tuple:
-    "Outputs of `module` (fp16, in RAM up to `cache_mb`, then on disk) and the targets, over `dls`"
+    "Outputs of `module` over `dls` (fp16; beyond `cache_mb` MB, on disk), and the targets"
     xs, ys = [], []
     module.eval().to(memory_format=torch.channels_last)
     with torch.no_grad():
         for dl in dls:
             for xb, yb in (progress_bar(dl, leave=False) if bar else dl):
-                xs = _rows(xs, cache_mb * 2**20, module.to(xb.device)(xb).half().cpu())   # before a fit, the model is on the CPU
+                out = module.to(xb.device)(xb).half().cpu()   # before a fit, the model is on the CPU
+                xs = _rows(xs, cache_mb * 2**20, out)
                 ys.append(yb.cpu())
-    if not ys: return torch.empty(0), torch.empty(0, dtype=torch.long)   # an empty dataset, such as no validation set
+    if not ys: return torch.empty(0), torch.empty(0, dtype=torch.long)   # an empty dataset, e.g. no validation set
     return xs if isinstance(xs, DiskRows) else torch.cat(xs), torch.cat(ys)
 
 class ToFloat(nn.Module):
@@ -103,10 +111,14 @@ class ToFloat(nn.Module):
     def forward(self, x): return x.float()
 
 # %% ../nbs/api/05_stages.ipynb #23fee2b4
+def _check_views(n_views):
+    if not (isinstance(n_views, int) and n_views >= 1):
+        raise KitError(f"n_views={n_views!r}: pass 1 or more (the plain images count as one view)")
+
 @patch
 def training_views(self:Learner, n_views:int=1) -> list:
-    "DataLoaders over (this process's share of) the training set: the plain images, then `n_views`-1 augmented passes"
-    if not (isinstance(n_views, int) and n_views >= 1): raise KitError(f"n_views={n_views!r}: the number of views of each training image counts the plain one, so it must be 1 or more")
+    "DataLoaders over this process's training images: plain, then `n_views`-1 augmented"
+    _check_views(n_views)
     plain = self.dls.test_dl(self.dls.train_ds.items, with_labels=True, bs=self.dls.bs)
     dls = [plain] + [self.dls.train.new(shuffle=False, drop_last=False) for _ in range(n_views - 1)]
     return [GlooDL(dl.new(shuffle=True)) for dl in dls] if is_distributed() else dls   # shares drawn at random
@@ -114,7 +126,10 @@ def training_views(self:Learner, n_views:int=1) -> list:
 # %% ../nbs/api/05_stages.ipynb #b89e273e
 class _Pooled(nn.Module):
     "Stages run in turn; the average-pooled outputs of those in `keep`, concatenated"
-    def __init__(self, stages, keep): super().__init__(); self.stages, self.keep = nn.ModuleList(stages), keep
+    def __init__(self, stages, keep):
+        super().__init__()
+        self.stages, self.keep = nn.ModuleList(stages), keep
+
     def forward(self, x):
         out = []
         for i, s in enumerate(self.stages):
@@ -125,12 +140,17 @@ class _Pooled(nn.Module):
 def _check_ds_idx(dls, ds_idx):
     n = len(dls.loaders)
     if ds_idx < n: return
-    add = " Add a test set with split_df(..., test_pct=0.2) before image_dls, or with learn.dls.loaders.append(learn.dls.test_dl(items, with_labels=True))" if n == 2 else ''
-    raise IndexError(f"ds_idx={ds_idx}, but the DataLoaders hold only {n} datasets (0: training, 1: validation{', 2 on: test' if n > 2 else ', no test set'}).{add}")
+    sets = '0: training, 1: validation' + (', 2 on: test' if n > 2 else ', no test set')
+    add = ' Add a test set with split_df(..., test_pct=0.2) before image_dls.' if n == 2 else ''
+    raise IndexError(f"ds_idx={ds_idx}, but the DataLoaders hold only {n} datasets ({sets}).{add}")
 
 @patch
-def features(self:Learner, ds_idx:int=1, n_views:int=1, stages:list=None) -> tuple:
-    "Frozen-body features and targets of dataset `ds_idx` (0: training set, `n_views` views): the head's input, or the pooled `stages`"
+def features(self:Learner,
+             ds_idx:int=1, # 0: the training set, 1: the validation set, 2 on: test sets
+             n_views:int=1, # views of each training image, as `training_views` makes them
+             stages:list=None, # names of the stages to pool and concatenate; None: the head's input
+            ) -> tuple:
+    "Features and targets of dataset `ds_idx`, computed once by the frozen body"
     _check_ds_idx(self.dls, ds_idx)
     dls = self.training_views(n_views) if ds_idx == 0 else [self.dls[ds_idx]]
     bar = hasattr(self, 'progress')   # no bar inside `with learn.no_bar()`
@@ -146,12 +166,14 @@ class FlipFeatures(Callback):
     def before_batch(self):
         if not self.training: return
         x = self.xb[0]
-        for d in (2, 3): x = torch.where((torch.rand(x.shape[0], device=x.device) < 0.5)[:, None, None, None], x.flip(d), x)
+        for d in (2, 3):
+            flip = torch.rand(x.shape[0], device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(d), x)
         self.learn.xb = (x,)
 
 # %% ../nbs/api/05_stages.ipynb #bc38e39b
 def lr_peaks(opt, lr) -> list:
-    "Each group's learning rate when `lr` (a number or a slice) is set, by fastai's own rule; the optimizer is left as it was"
+    "Each group's peak learning rate for `lr`, a number or a slice; `opt` is left as it was"
     now = [h['lr'] for h in opt.hypers]
     opt.set_hyper('lr', lr)
     peak = [h['lr'] for h in opt.hypers]
@@ -160,8 +182,9 @@ def lr_peaks(opt, lr) -> list:
 
 @patch
 def lr_groups(self:Learner, lr_max=None) -> pd.DataFrame:
-    "Each parameter group of the optimizer: its parameters, whether it trains, its learning rate now and, given `lr_max`, its peak"
-    df = pd.DataFrame([dict(group=i, parameters=sum(p.numel() for p in g['params']), trainable=any(p.requires_grad for p in g['params']), lr=h['lr'])
+    "Each parameter group's size, whether it trains, its learning rate and peak for `lr_max`"
+    df = pd.DataFrame([dict(group=i, parameters=sum(p.numel() for p in g['params']),
+                            trainable=any(p.requires_grad for p in g['params']), lr=h['lr'])
                        for i, (g, h) in enumerate(zip(self.opt.param_groups, self.opt.hypers))])
     if lr_max is not None: df.insert(3, 'peak', lr_peaks(self.opt, lr_max))
     return df

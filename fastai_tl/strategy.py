@@ -1,4 +1,4 @@
-"""Which transfer-learning strategy and which backbone: a linear classifier on frozen features, how well those features separate the classes, cs231n's four scenarios in code, and a comparison of backbones on one split
+"""Which strategy and which backbone: a linear probe, separability, cs231n's four scenarios, backbones compared
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/strategy.html.md"""
 
@@ -22,9 +22,10 @@ from .learner import cnn_learner
 __all__ = ['linear_model', 'fit_linear', 'separability', 'suggest_strategy', 'compare_backbones']
 
 # %% ../nbs/api/05_strategy.ipynb #30387845
-def linear_model(C:float=1.0):
-    "An unfitted scikit-learn logistic regression on standardised features, with inverse regularisation strength `C`"
-    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+def linear_model(C:float=1.0, # inverse regularisation strength
+                 max_iter:int=2000): # scikit-learn's limit on the solver's iterations
+    "An unfitted scikit-learn logistic regression on standardised features"
+    return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
 
 def fit_linear(x, y, C:float=1.0):
     "A scikit-learn logistic regression on standardised features `x` and labels `y`"
@@ -32,34 +33,50 @@ def fit_linear(x, y, C:float=1.0):
 
 # %% ../nbs/api/05_strategy.ipynb #9670cf1a
 def separability(x, y, folds:int=5) -> float:
-    "Cross-validated balanced accuracy of a logistic regression on frozen features `x` with labels `y`"
+    "Cross-validated balanced accuracy of a logistic regression on frozen features `x`"
     cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-    return float(cross_val_score(linear_model(C=0.01), x.float().numpy(), y.numpy(), cv=cv, scoring='balanced_accuracy').mean())
+    scores = cross_val_score(linear_model(C=0.01), x.float().numpy(), y.numpy(), cv=cv, scoring='balanced_accuracy')
+    return float(scores.mean())
 
 # %% ../nbs/api/05_strategy.ipynb #9a53c3d0
-def suggest_strategy(n_per_class:float, separability:float, small:int=1000, similar:float=0.9) -> dict:
-    "cs231n's scenario for `n_per_class` training images per class and frozen-feature `separability` (balanced accuracy)"
+_scenarios = {   # (large?, similar?): scenario and advice
+    (False, True): (1, 'feature extraction: a linear classifier or the head on cached features (fit_cached)'),
+    (True, True): (2, 'fine-tune the whole network (fine_tune, or fit_one_cycle after unfreeze)'),
+    (False, False): (3, 'features from earlier stages, or fine-tune the top stages only (fit_cached with a cut)'),
+    (True, False): (4, 'fine-tune the whole network with discriminative learning rates')}
+
+def suggest_strategy(n_per_class:float, # training images per class
+                     separability:float, # frozen features' balanced accuracy, as `separability` gives it
+                     small:int=1000, # fewer images per class than this is small
+                     similar:float=0.9, # separability from this on means data like ImageNet's
+                    ) -> dict:
+    "cs231n's scenario for this much data, this like ImageNet: its number, advice and why"
     big, alike = n_per_class >= small, separability >= similar
-    scenario, advice = {(False, True): (1, 'feature extraction: a linear classifier or the head on cached features (fit_cached)'),
-                        (True, True): (2, 'fine-tune the whole network (fine_tune, or fit_one_cycle after unfreeze)'),
-                        (False, False): (3, 'features from earlier stages, or fine-tune the top stages only (fit_cached with a cut)'),
-                        (True, False): (4, 'fine-tune the whole network with discriminative learning rates')}[(big, alike)]
-    why = (f"{n_per_class:.0f} images per class is {'large' if big else 'small'} (threshold {small}); frozen features separate the classes "
-           f"with balanced accuracy {separability:.2f}, so the data looks {'similar to' if alike else 'different from'} ImageNet (threshold {similar})")
+    scenario, advice = _scenarios[(big, alike)]
+    size = f"{n_per_class:.0f} images per class is {'large' if big else 'small'} (threshold {small})"
+    look = 'similar to' if alike else 'different from'
+    why = (f"{size}; frozen features separate the classes with balanced accuracy {separability:.2f}, "
+           f"so the data looks {look} ImageNet (threshold {similar})")
     return dict(scenario=scenario, advice=advice, why=why)
 
 # %% ../nbs/api/05_strategy.ipynb #87ec4968
-def compare_backbones(df:pd.DataFrame, archs=tuple(embedded_backbones), pos_class=None, n_epoch:int=4, lr:float=3e-3, cut:str=None,
-                      label:str='label', bs:int=32, seed:int=42, size:int=None) -> pd.DataFrame:
-    "Train each backbone in `archs` on the split in `df` (the head, or from stage `cut` on, on cached activations); one row of metrics each"
+def compare_backbones(df:pd.DataFrame, # a split, as `split_df` makes it
+                      archs=tuple(embedded_backbones), # the backbones to compare
+                      pos_class=None, n_epoch:int=4, lr:float=3e-3,
+                      cut:str=None, # train from this stage on; None: the head only
+                      label:str='label', bs:int=32, seed:int=42,
+                      size:int=None, # image size; None: each backbone's own
+                     ) -> pd.DataFrame:
+    "Train each backbone on the split in `df`, on cached activations; one row of metrics each"
     rows = []
     for arch in progress_bar(archs, leave=False):
         set_seed(seed)
         start = time.time()
-        dls = image_dls(df, label=label, size=size or embedded_backbones.get(arch, {}).get('size', 224), bs=bs, stats=arch)
+        arch_size = size or embedded_backbones.get(arch, {}).get('size', 224)
+        dls = image_dls(df, label=label, size=arch_size, bs=bs, stats=arch)
         learn = cnn_learner(dls, arch, pos_class=pos_class)
         with learn.no_bar(), learn.no_logging(): learn.fit_cached(n_epoch, lr, cut=cut)
-        names = [m.name for m in learn.metrics]
-        with learn.no_bar(): vals = learn.validate()[1:]
-        rows.append(dict(backbone=arch, **dict(zip(names, vals)), seconds=time.time() - start, parameters=sum(p.numel() for p in learn.model.parameters())))
+        with learn.no_bar(): metrics = dict(zip([m.name for m in learn.metrics], learn.validate()[1:]))
+        rows.append(dict(backbone=arch, **metrics, seconds=time.time() - start,
+                         parameters=total_params(learn.model)[0]))
     return pd.DataFrame(rows).set_index('backbone')

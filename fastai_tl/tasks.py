@@ -1,4 +1,4 @@
-"""The library logic behind the `fastai-tl` commands: describe a dataset, and train a classifier that writes everything a later command needs
+"""What the `fastai-tl` commands run: describe a dataset, and train a classifier that writes all later commands need
 
 Docs: https://fastai-tl.github.io/fastai_tl/api/tasks.html.md"""
 
@@ -10,8 +10,8 @@ import json, math, os, time, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, matplotlib.pyplot as plt, torch
 from sklearn.utils.class_weight import compute_class_weight
-from fastai.vision.all import (ClassificationInterpretation, CrossEntropyLossFlat, EarlyStoppingCallback, SaveModelCallback,
-                               TerminateOnNaNCallback, default_device, num_distrib, set_seed, valley)
+from fastai.vision.all import (ClassificationInterpretation, CrossEntropyLossFlat, EarlyStoppingCallback,
+                               SaveModelCallback, TerminateOnNaNCallback, default_device, num_distrib, set_seed, valley)
 from .data import elpv_df, split_df, image_dls
 from .tables import image_table
 from .checks import find_bad_images, image_summary
@@ -23,50 +23,55 @@ from .distributed import broadcast, is_distributed, is_main, join_processes, mai
 from .quantize import calibration_sample
 from .predict import check_device
 from .export import export_safe   # the safe model folder; fastai_tl.serve (and FastAPI) is not needed to write one
-from .scores import predictions   # patches ClassificationInterpretation: each validation image's actual and predicted class
-
+from .scores import predictions   # patches ClassificationInterpretation with each image's prediction
 
 # %% auto #0
 __all__ = ['data_summary', 'describe_data', 'elpv_split', 'check_outside', 'class_weights_for', 'weighted_loss', 'backbone_size',
            'train']
 
 # %% ../nbs/api/10_tasks.ipynb #5d1a7c20
-def data_summary(data=None, label:str='label') -> dict:
-    "What `describe_data` reports on `data` (a folder or a CSV; ELPV when None), as plain data for JSON"
+def data_summary(data=None, # a folder or a CSV of images; None: the embedded ELPV cells
+                 label:str='label') -> dict:
+    "What `describe_data` reports on `data`, as plain data for JSON"
     df = image_table(elpv_df() if data is None else data, label)
     bad = find_bad_images(df.path)
     labels = df[label].fillna('(no label)')
     counts = (pd.crosstab(labels, df.split, margins=True, margins_name='total') if 'split' in df.columns
               else labels.value_counts().sort_index().to_frame('images'))
-    return dict(data='ELPV (embedded)' if data is None else str(Path(data).absolute()), images=len(df), classes=int(df[label].nunique()),
-                counts=counts.to_dict('index'), sizes=image_summary(df.path[~df.path.isin(bad)]).to_dict('records'), unreadable=list(map(str, bad)))
-
+    sizes = image_summary(df.path[~df.path.isin(bad)])
+    return dict(data='ELPV (embedded)' if data is None else str(Path(data).absolute()), images=len(df),
+                classes=int(df[label].nunique()), counts=counts.to_dict('index'), sizes=sizes.to_dict('records'),
+                unreadable=list(map(str, bad)))
 
 # %% ../nbs/api/10_tasks.ipynb #f5d0d784
-def describe_data(data=None, label:str='label') -> str:
-    "A text report on the images of `data`, a folder or a CSV (the embedded ELPV dataset when None): classes, splits, sizes, unreadable files"
+def describe_data(data=None, # a folder or a CSV of images; None: the embedded ELPV cells
+                  label:str='label') -> str:
+    "A text report on the images of `data`: classes, splits, sizes, unreadable files"
     s = data_summary(data, label)
     split = next(iter(s['counts'].values())).keys() != {'images'}
-    counts = pd.DataFrame.from_dict(s['counts'], orient='index').rename_axis(index=label, columns='split' if split else None)
+    counts = pd.DataFrame.from_dict(s['counts'], orient='index')
+    counts = counts.rename_axis(index=label, columns='split' if split else None)
     sizes = pd.DataFrame(s['sizes'], columns=['width', 'height', 'mode', 'images'])
-    lines = [f"{s['data']}: {s['images']} image files, {s['classes']} classes", '', counts.to_string(), '', sizes.to_string(index=False), '']
+    head = f"{s['data']}: {s['images']} image files, {s['classes']} classes"
+    lines = [head, '', counts.to_string(), '', sizes.to_string(index=False), '']
     bad = s['unreadable']
-    lines += [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]] if bad else ['Every file opens as an image.']
-    return '\n'.join(lines)
-
+    if not bad: return '\n'.join(lines + ['Every file opens as an image.'])
+    return '\n'.join(lines + [f'{len(bad)} file(s) cannot be read as images:', *[f'  {b}' for b in bad]])
 
 # %% ../nbs/api/10_tasks.ipynb #777976a4
 def elpv_split(label:str='label', valid_pct:float=0.25, seed:int=42) -> pd.DataFrame:
     "The embedded ELPV cells, split as in the paper (by defect probability and cell type)"
     if label not in ('label', 'grade'):
-        raise KitError(f"ELPV has two tasks: label 'label' (defective or functional) or 'grade' (0, 1/3, 2/3, 1); not {label!r}")
+        raise KitError(f"ELPV has two tasks, 'label' (defective or functional) and 'grade' (0 to 1): not {label!r}")
     return split_df(elpv_df(), valid_pct=valid_pct, stratify=['proba', 'type'], seed=seed)
 
 # %% ../nbs/api/10_tasks.ipynb #2f3c7a93
 def _check_batch(n_train:int, bs:int):
     "Refuse a training set of `n_train` images smaller than one batch of `bs`"
-    if n_train < bs: raise KitError(f"The training set has {n_train} images, fewer than the batch size {bs}, and fastai drops the last incomplete batch: "
-                                      f"nothing would train. Pass a smaller batch size, e.g. bs={2 ** int(math.log2(max(n_train // 2, 1)))}, or add images")
+    if n_train >= bs: return
+    fits = 2 ** int(math.log2(max(n_train // 2, 1)))
+    raise KitError(f"The training set has {n_train} images, fewer than the batch size {bs}, so nothing would train: "
+                   f"pass a smaller batch size, e.g. bs={fits}, or add images")
 
 def _save_plot(fn):
     "Save the current matplotlib figure to `fn`, and close it"
@@ -74,45 +79,47 @@ def _save_plot(fn):
     plt.close('all')
 
 # %% ../nbs/api/10_tasks.ipynb #a3e1b002
-def check_outside(out, data, why:str):
-    "Refuse an output folder `out` that is the data folder `data` or inside it; `why` says what would go wrong"
-    if data is not None and Path(data).is_dir() and Path(data).resolve() in [Path(out).resolve(), *Path(out).resolve().parents]:
+def check_outside(out, # the output folder
+                  data, # the data: a folder, a CSV (any folder will do) or None
+                  why:str): # what would go wrong
+    "Refuse an output folder `out` that is the data folder `data` or inside it"
+    if data is None or not Path(data).is_dir(): return
+    if Path(data).resolve() in [Path(out).resolve(), *Path(out).resolve().parents]:
         raise KitError(f"--out {out} is inside the data folder {data}: {why}. Choose a folder outside it")
 
-
 # %% ../nbs/api/10_tasks.ipynb #a3e1b008
+def _check_weights(weights, vocab):
+    if len(weights) != len(vocab) or not all(0 < w < math.inf for w in weights):
+        raise KitError(f"class_weights={weights!r}: give {len(vocab)} positive numbers, one per class in this order: "
+                       f"{', '.join(map(str, vocab))}; or 'balanced'")
+
 def class_weights_for(dls, weights='balanced') -> list:
-    "A weight per class of `dls`, in vocabulary order: 'balanced' from its training labels (scikit-learn's), or the list `weights`, checked"
-    n = len(dls.vocab)
+    "A weight per class of `dls`, in vocabulary order: 'balanced', or `weights` checked"
     if weights == 'balanced':
         ys = [int(y) for y in dls.train_ds.tls[1]]   # the labels only: no image is opened
-        return compute_class_weight('balanced', classes=np.arange(n), y=ys).tolist()
-    if len(weights) != n or not all(0 < w < math.inf for w in weights):
-        raise KitError(f"class_weights={weights!r}: give {n} positive numbers, one per class in this order: {', '.join(map(str, dls.vocab))}; or 'balanced'")
+        return compute_class_weight('balanced', classes=np.arange(len(dls.vocab)), y=ys).tolist()
+    _check_weights(weights, dls.vocab)
     return [float(w) for w in weights]
-
 
 # %% ../nbs/api/10_tasks.ipynb #a3e1b010
 def weighted_loss(dls, weights:list, pos_class=None):
-    "The loss of `cnn_learner` for `dls` with class `weights` (vocabulary order): `BinaryLoss`'s `pos_weight` for two classes, else cross-entropy's `weight`"
+    "The loss of `cnn_learner` for `dls`, with a weight per class (vocabulary order)"
     w = torch.tensor(weights, dtype=torch.float)
     if problem_type(dls) != 'binary': return CrossEntropyLossFlat(weight=w)
     pos = positive_index(dls, pos_class)
     return BinaryLoss(pos, pos_weight=w[pos:pos + 1] / w[1 - pos])
 
-
 # %% ../nbs/api/10_tasks.ipynb #b7c2d001
 def backbone_size(arch:str) -> int:
-    "The image size backbone `arch` was pretrained at: the kit's table for the embedded ones, else timm's `input_size`, else 224"
+    "The image size backbone `arch` was pretrained at (224 when no table has it)"
     if arch in embedded_backbones: return embedded_backbones[arch]['size']
     import timm
     cfg = timm.get_pretrained_cfg(arch)   # timm's own table: no download
     return cfg.input_size[-1] if cfg is not None else 224
 
-
 # %% ../nbs/api/10_tasks.ipynb #b7c2d004
 class _KeepBest(SaveModelCallback):
-    "fastai's `SaveModelCallback`, that leaves the weights alone when no epoch was saved (every `valid_loss` NaN)"
+    "fastai's `SaveModelCallback`, which leaves the weights alone when no epoch was saved"
     def before_fit(self):
         super().before_fit()
         self.saved = False   # in every process: fastai's save, and its `last_saved_path`, happen in the main one only
@@ -122,10 +129,10 @@ class _KeepBest(SaveModelCallback):
         self.saved = True
 
     def after_fit(self, **kwargs):
-        if self.saved: super().after_fit(**kwargs)
+        if self.saved: super().after_fit(**kwargs)   # not when every `valid_loss` was NaN
 
 def _find_lr(fit, out:Path) -> float:
-    "The LR finder's valley, found by the main process alone (the others wait); its plot saved in `out`"
+    "The LR finder's valley, found by the main process alone; its plot saved in `out`"
     lr = None
     with main_alone() as main:
         if main:
@@ -135,35 +142,39 @@ def _find_lr(fit, out:Path) -> float:
     return broadcast(lr)
 
 def _fit(fit, strategy:str, epochs:int, lr:float, early_stop:int=None) -> pd.DataFrame:
-    "Train `fit` by `strategy` until the loss is not finite; with `early_stop`, keep the best epoch"
-    cbs = [TerminateOnNaNCallback()] + ([EarlyStoppingCallback(patience=early_stop), _KeepBest(fname='best')] if early_stop else [])
+    "Train `fit` by `strategy` while the loss is finite; `early_stop` keeps the best epoch"
+    cbs = [TerminateOnNaNCallback()]
+    if early_stop: cbs += [EarlyStoppingCallback(patience=early_stop), _KeepBest(fname='best')]
+    fit_fn = fit.fine_tune if strategy == 'finetune' else fit.fit_one_cycle
     with shared_tmpdir() as tmp, fit.ddp_ctx(sharded=strategy != 'finetune'):
-        model_dir, fit.model_dir = fit.model_dir, tmp   # where _KeepBest saves: not the output folder
-        try: fit.fine_tune(epochs, lr, cbs=cbs) if strategy == 'finetune' else fit.fit_one_cycle(epochs, lr, cbs=cbs)
+        model_dir = fit.model_dir
+        fit.model_dir = tmp   # where _KeepBest saves: not the output folder
+        try: fit_fn(epochs, lr, cbs=cbs)
         finally: fit.model_dir = model_dir
     return pd.DataFrame(fit.recorder.values, columns=fit.recorder.metric_names[1:-1])
 
-
 # %% ../nbs/api/10_tasks.ipynb #b7c2d006
+def _check_diverged(loss:float, epoch:int, finite:bool, lr:float):
+    "Refuse a kept `epoch` with a non-finite validation `loss`, or non-`finite` weights"
+    if finite and math.isfinite(loss): return
+    what = f'validation loss {loss:g} in epoch {epoch}' if finite else 'the weights are infinite or NaN'
+    raise KitError(f"Training diverged at learning rate {lr:g} ({what}): nothing was exported. "
+                   f"Train again with a lower --lr, e.g. {lr / 100:g}, or leave --lr out to let the finder choose")
+
 def _kept_epoch(history:pd.DataFrame, finite:bool, lr:float, early_stop:int=None) -> int:
-    "The epoch whose weights training kept: the best with `early_stop`, else the last; refused when it diverged or the weights are not `finite`"
+    "The epoch whose weights training kept: the best with `early_stop`, else the last"
     valid = history.valid_loss if len(history) else pd.Series([math.nan])
     kept = int(valid.idxmin()) if early_stop and valid.notna().any() else len(valid) - 1
-    if not (finite and math.isfinite(valid.iloc[kept])):
-        what = f'validation loss {valid.iloc[kept]:g} in epoch {kept}' if finite else 'the weights are infinite or NaN'
-        raise KitError(f"Training diverged at learning rate {lr:g} ({what}): nothing was exported. "
-                         f"Train again with a lower --lr, e.g. {lr / 100:g}, or leave --lr out to let the finder choose")
+    _check_diverged(valid.iloc[kept], kept, finite, lr)
     return kept
-
 
 # %% ../nbs/api/10_tasks.ipynb #b7c2d009
 def _save_interpretation(learn, out:Path):
-    "Write each validation image's prediction to `out`/predictions.csv and the confusion matrix to `out`/confusion_matrix.png"
+    "Write the validation set's predictions.csv and confusion_matrix.png to `out`"
     interp = ClassificationInterpretation.from_learner(learn)
     interp.predictions().to_csv(out/'predictions.csv', index=False)
     interp.plot_confusion_matrix(title=f'Confusion matrix ({len(learn.dls.valid_ds)} validation images)')
     _save_plot(out/'confusion_matrix.png')
-
 
 # %% ../nbs/api/10_tasks.ipynb #4075ddc1
 def _rank_device(d:torch.device) -> torch.device:
@@ -178,16 +189,39 @@ def _write_model(learn, out:Path):
     calibration_sample(list(learn.dls.train_ds.items.path), out)   # for `fastai-tl quantize`
     _save_interpretation(learn, out)
 
-def train(data=None, label:str='label', pos_class:str=None, backbone:str='efficientnet_lite0', size:int=None, epochs:int=8,
-          bs:int=32, strategy:str='cached', cut:str='blocks.5', lr:float=None, valid_pct:float=0.25, seed:int=42,
-          out='fastai_tl_model', early_stop:int=None, class_weights=None, device=None, workers:int=None,
-          cache_mb:float=512) -> dict:
-    "Train a classifier on `data` (ELPV when None), write it and its reports to `out`; return the metrics"
-    if strategy not in ('head', 'cached', 'finetune'): raise KitError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
-    start, out = time.time(), Path(out)
+def _check_strategy(strategy:str):
+    if strategy not in ('head', 'cached', 'finetune'):
+        raise KitError(f"Unknown strategy {strategy!r}: choose head, cached or finetune")
+
+def train(data=None, # a folder or a CSV of images; None: the embedded ELPV cells, split as in the paper
+          label:str='label', # the label column; ELPV's are 'label' and 'grade'
+          pos_class:str=None, # the positive class of two (ELPV: 'defective')
+          backbone:str='efficientnet_lite0', # an embedded backbone or a timm name
+          size:int=None, # image size; None: the backbone's own (ELPV: 300)
+          epochs:int=8,
+          bs:int=32, # batch size
+          strategy:str='cached', # 'head', 'cached' (from `cut` on) or 'finetune'
+          cut:str='blocks.5', # the first stage that trains, with 'cached'
+          lr:float=None, # learning rate; None: the finder's valley (ELPV: 3e-3)
+          valid_pct:float=0.25, # the validation share when the data has no split
+          seed:int=42,
+          out='fastai_tl_model', # the folder for the model and its reports, outside the data
+          early_stop:int=None, # stop after this many epochs without a lower validation loss, keep the best
+          class_weights=None, # 'balanced' or a weight per class; None: equal
+          device=None, # 'cpu', 'cuda', 'cuda:N' or 'mps'; None: fastai's default
+          workers:int=None, # processes that load images; None: fastai's default
+          cache_mb:float=512, # MB of cached activations kept in memory; beyond it, on disk
+         ) -> dict:
+    "Train a classifier on `data`, write it and its reports to `out`; return the metrics"
+    _check_strategy(strategy)
+    start = time.time()
+    out = Path(out)
     check_outside(out, data, 'its plots would be read as images')
     if data is None:   # lesson 05's recipe, at ELPV's own size
-        df, pos_class, size, lr = elpv_split(label, valid_pct, seed), pos_class or ('defective' if label == 'label' else None), size or 300, lr or 3e-3
+        df = elpv_split(label, valid_pct, seed)
+        pos_class = pos_class or ('defective' if label == 'label' else None)
+        size = size or 300
+        lr = lr or 3e-3
     else: df = image_table(data, label)
     set_seed(seed)
     size = size or backbone_size(backbone)
@@ -197,8 +231,10 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
                     num_workers=workers)
     _check_batch(len(dls.train_ds), bs)
     weights = class_weights and class_weights_for(dls, class_weights)
-    learn = cnn_learner(dls, backbone, pos_class=pos_class, loss_func=weights and weighted_loss(dls, weights, pos_class))
-    fit = learn if strategy == 'finetune' else learn.cached_learner(cut if strategy == 'cached' else None, cache_mb=cache_mb)
+    loss_func = weights and weighted_loss(dls, weights, pos_class)
+    learn = cnn_learner(dls, backbone, pos_class=pos_class, loss_func=loss_func)
+    if strategy == 'finetune': fit = learn
+    else: fit = learn.cached_learner(cut if strategy == 'cached' else None, cache_mb=cache_mb)
     if is_main(): out.mkdir(parents=True, exist_ok=True)
     if lr is None: lr = _find_lr(fit, out)
     history = _fit(fit, strategy, epochs, lr, early_stop)
@@ -207,8 +243,9 @@ def train(data=None, label:str='label', pos_class:str=None, backbone:str='effici
     with main_alone() as main:
         if main: _write_model(learn, out)
     metrics = history.iloc[kept].drop('train_loss').astype(float).to_dict()
-    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size, device=str(dls.device), epochs=epochs,
-                   epochs_trained=len(history), kept_epoch=kept, seed=seed, train_images=len(dls.train_ds), valid_images=len(dls.valid_ds),
-                   processes=max(num_distrib(), 1), **({'class_weights': dict(zip(map(str, dls.vocab), weights))} if weights else {}))
+    metrics.update(seconds=round(time.time() - start, 1), lr=lr, strategy=strategy, backbone=backbone, size=size,
+                   device=str(dls.device), epochs=epochs, epochs_trained=len(history), kept_epoch=kept, seed=seed,
+                   train_images=len(dls.train_ds), valid_images=len(dls.valid_ds), processes=max(num_distrib(), 1))
+    if weights: metrics['class_weights'] = dict(zip(map(str, dls.vocab), weights))
     if is_main(): (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
     return metrics

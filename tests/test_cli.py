@@ -199,31 +199,20 @@ def test_numbers_are_checked_before_anything_runs(tmp_path, capsys):
         assert exit_of(args) == 2, args   # argparse's status for a bad command line
         assert words in capsys.readouterr().err, args
 
-@pytest.fixture(scope='module')
-def exported(tmp_path_factory):
-    "Generated shapes, and an untrained model of them exported without pickle"
-    from fastai_tl.data import image_dls
-    from fastai_tl.learner import cnn_learner
-    import fastai_tl.export   # patches export_safe onto Learner, whichever tests run first
-    shapes = tmp_path_factory.mktemp('shapes')
-    make_shapes(shapes, n_per_class=4, size=48)
-    return cnn_learner(image_dls(shapes, size=48, bs=4)).export_safe(tmp_path_factory.mktemp('export')/'model'), shapes
-
 def _copy(model, folder, **changes):
     folder.mkdir()
     (folder/'model.safetensors').write_bytes((model/'model.safetensors').read_bytes())
     (folder/'model.json').write_text(json.dumps({**json.loads((model/'model.json').read_text()), **changes}))
     return folder
 
-def test_predict_command_prints_a_table_or_json(exported, tmp_path):
+def test_predict_command_prints_a_table_or_json(model, shapes, tmp_path):
     "One predict path: the text `fastai-tl predict` prints, from Predictor's records"
     from fastai_tl.cli import predict_command
-    model, shapes = exported
     (tmp_path/'text.png').write_text('not an image')
     out, failed = predict_command(model, [shapes/'circle', tmp_path/'text.png'])
     lines = out.splitlines()
-    assert lines[0].split() == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and len(lines) == 1 + 4 + 1
-    assert 'circle_003.png' in out and 'is not a JPEG' in lines[-1] and failed == '1 of 5 files could not be predicted (their rows say why)'
+    assert lines[0].split() == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and len(lines) == 1 + 10 + 1
+    assert 'circle_003.png' in out and 'is not a JPEG' in lines[-1] and failed.startswith('1 of 11 files could not be predicted')
     out, failed = predict_command(model, [shapes/'square'/'square_000.png'], as_json=True, tta=True)
     records = json.loads(out)
     assert failed is None and records[0]['file'].endswith('square_000.png') and set(records[0]['probabilities']) == {'circle', 'square', 'triangle'}
@@ -232,38 +221,34 @@ def test_predict_command_prints_a_table_or_json(exported, tmp_path):
     (tmp_path/'none').mkdir()
     with pytest.raises(KitError, match='No images found in'): predict_command(model, [tmp_path/'none'])
 
-def test_a_damaged_model_ends_with_a_message_not_a_traceback(exported, tmp_path):
-    model, shapes = exported
+def test_a_damaged_model_ends_with_a_message_not_a_traceback(model, shapes, tmp_path):
     cut = _copy(model, tmp_path/'cut')
     (cut/'model.safetensors').write_bytes((model/'model.safetensors').read_bytes()[:200_000])
     for args in (('predict', cut, shapes/'circle'), ('serve', cut, '--port', 1)):
         r = fastai_tl(*args, timeout=120)
         assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
-        assert r.stderr.startswith(f'fastai-tl {args[0]}: error: {cut}/model.safetensors is damaged or incomplete'), r.stderr
-        assert 'write model.safetensors and model.json again together with learn.export_safe' in r.stderr
+        assert r.stderr.startswith(f'fastai-tl {args[0]}: error: {cut}/model.safetensors is damaged'), r.stderr
+        assert 'learn.export_safe' in r.stderr
 
-def test_serve_on_a_taken_port_says_so_before_serving(exported):
+def test_serve_on_a_taken_port_says_so_before_serving(model):
     import socket
-    model, _ = exported
     with socket.socket() as taken:
         taken.bind(('127.0.0.1', 0)); taken.listen()
         port = taken.getsockname()[1]
         r = fastai_tl('serve', model, '--port', port, timeout=120)
     assert r.returncode == 1 and 'Serving' not in r.stdout, (r.stdout, r.stderr)
-    assert r.stderr.startswith(f'fastai-tl serve: error: Cannot serve on 127.0.0.1:{port}: Address already in use. Choose another port'), r.stderr
+    assert r.stderr.startswith(f'fastai-tl serve: error: Cannot serve on 127.0.0.1:{port}: Address already in use'), r.stderr
 
-def test_a_model_json_with_wrong_fields_ends_with_a_message(exported, tmp_path):
-    model, shapes = exported
+def test_a_model_json_with_wrong_fields_ends_with_a_message(model, shapes, tmp_path):
     for name, changes, words in [('short', dict(classes=['circle', 'square']), 'classes must be 3 different names'),
-                                 ('unknown', dict(problem='multi-class'), 'problem must be one of binary, multiclass, multilabel, regression'),
+                                 ('unknown', dict(problem='multi-class'), 'problem must be one of'),
                                  ('string', dict(size='48'), 'size must be two whole numbers')]:
         folder = _copy(model, tmp_path/name, **changes)
         assert exit_of(['predict', folder, shapes/'circle']).startswith(f'fastai-tl predict: error: {folder}/model.json: {words}')
 
-def test_pos_class_needs_two_classes(exported, tmp_path):
-    _, shapes = exported
+def test_pos_class_needs_two_classes(shapes, tmp_path):
     msg = exit_of(['train', shapes, '--pos-class', 'circle', '--size', 48, '--epochs', 1, '--bs', 4, '--strategy', 'head', '--out', tmp_path/'out'])
-    assert msg == "fastai-tl train: error: pos_class='circle' is for a binary problem, and this one is multiclass (classes: circle, square, triangle): leave it out"
+    assert msg.startswith('fastai-tl train: error:') and 'is for a binary problem' in msg, msg
     assert not (tmp_path/'out').exists()
 
 def test_a_missing_column_is_named_without_extra_quotes(tmp_path):
@@ -349,6 +334,7 @@ def test_device_and_class_weights_are_checked(tiny, tmp_path):
                       (('--class-weights', '1,2'), 'give 3 positive numbers, one per class in this order: circle, square, triangle')]:
         assert msg in exit_of(['train', tiny, *args, '--size', 32, '--bs', 4, '--out', tmp_path/'out']), args
     assert exit_of(['train', tiny, '--class-weights', '1,-2']) == 2 and exit_of(['train', tiny, '--workers', '-1']) == 2
+    assert 'Unknown device' in exit_of(['clean', tiny, '--device', 'tpu', '--out', tmp_path/'clean'])   # reaches the features
 
 def test_json_on_data_and_clean(tiny, tmp_path, capsys):
     r = fastai_tl('data', tiny, '--json')

@@ -1,12 +1,11 @@
 "Safe export and loading without pickle, the batch predictor against fastai's own predictions, and ONNX."
-import contextlib, io, json, os, pickle, signal, subprocess, sys, warnings
+import contextlib, json, os, pickle, signal, subprocess, sys, warnings
 import numpy as np, pandas as pd, pytest, torch
 from torch import nn
 from PIL import Image, ImageOps
 from fastcore.test import test_close as assert_close
 from fastai.vision.all import (AdaptiveConcatPool2d, ColReader, CropPad, DataBlock, Flatten, ImageBlock, ImageDataLoaders, MultiCategoryBlock,
                                Normalize, RegressionBlock, Resize, imagenet_stats)
-from fastai_tl.shapes import make_shapes
 from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
 from fastai_tl.export import *
@@ -16,24 +15,21 @@ from fastai_tl.serve import create_app
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 
 @pytest.fixture(scope='module')
-def shapes(tmp_path_factory):
-    "24 shapes at 64 px, and odd images: other sizes and aspect ratios (crops), smaller than the model's input (upscaling), other colour modes and formats"
-    d = tmp_path_factory.mktemp('shapes')
-    make_shapes(d/'train', n_per_class=8, size=64)
-    odd, src = d/'odd', Image.open(d/'train'/'circle'/'circle_000.png')
-    odd.mkdir()
+def odd(shapes, tmp_path_factory):
+    "Odd images: other sizes and aspect ratios (crops), smaller than the model's input (upscaling), other colour modes and formats"
+    odd, src = tmp_path_factory.mktemp('odd'), Image.open(shapes/'circle'/'circle_000.png')
     src.resize((100, 40)).save(odd/'wide.png')
     src.resize((30, 50)).save(odd/'small_tall.png')
     src.convert('L').save(odd/'grey.png')
     src.convert('RGBA').save(odd/'rgba.png')
     src.convert('P').save(odd/'palette.bmp')
     src.resize((80, 61)).save(odd/'photo.jpg', quality=90)
-    return d
+    return odd
 
 @pytest.fixture(scope='module')
 def learn(shapes):
     "An untrained head: its probabilities are spread out, so that small differences in the input would show"
-    return cnn_learner(image_dls(shapes/'train', size=48, bs=8))
+    return cnn_learner(image_dls(shapes, size=48, bs=8))
 
 @pytest.fixture(scope='module')
 def exported(learn, tmp_path_factory): return learn.export_safe(tmp_path_factory.mktemp('export')/'model')
@@ -72,8 +68,8 @@ def test_export_and_predict_do_not_import_fastapi():
         found = {m for m in _kit_imports(module) if m.split('.')[0] in ('fastapi', 'uvicorn', 'starlette') or m == 'fastai_tl.serve'}
         assert not found, (module, found)
 
-def test_predictions_equal_fastai_get_preds(learn, exported, shapes):
-    files = sorted((shapes/'odd').iterdir()) + list(learn.dls.valid.items.path)
+def test_predictions_equal_fastai_get_preds(learn, exported, odd):
+    files = sorted(odd.iterdir()) + list(learn.dls.valid.items.path)
     records = Predictor(exported, bs=4).predict(files)
     assert [r['file'] for r in records] == [str(f) for f in files]
     want = _fastai_probs(learn, files)
@@ -81,24 +77,24 @@ def test_predictions_equal_fastai_get_preds(learn, exported, shapes):
     assert_close(_probs(records, learn.dls.vocab), want, eps=1e-4)
     assert [r['prediction'] for r in records] == [learn.dls.vocab[i] for i in want.argmax(1)]
 
-def test_pil_images_and_bytes_give_the_same_predictions(exported, shapes):
-    fn = shapes/'odd'/'photo.jpg'
+def test_pil_images_and_bytes_give_the_same_predictions(exported, odd):
+    fn = odd/'photo.jpg'
     pred = Predictor(exported)
     by_path, by_bytes, by_pil = pred.predict([fn, fn.read_bytes(), Image.open(fn)])
     assert by_bytes['file'] == 'image 1' and by_pil['file'] == 'image 2'
     assert by_path['probabilities'] == by_bytes['probabilities'] == by_pil['probabilities']
 
 @pytest.mark.parametrize('method,pad_mode', [('squish', 'reflection'), ('pad', 'zeros')])
-def test_other_resize_methods_and_a_torchvision_backbone(shapes, tmp_path, method, pad_mode):
-    dls = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method=method, pad_mode=pad_mode),
+def test_other_resize_methods_and_a_torchvision_backbone(shapes, odd, tmp_path, method, pad_mode):
+    dls = ImageDataLoaders.from_folder(shapes, valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method=method, pad_mode=pad_mode),
                                        batch_tfms=Normalize.from_stats(*imagenet_stats), num_workers=0)
     learn = cnn_learner(dls, 'resnet18', pretrained=False)
     pred = Predictor(learn.export_safe(tmp_path/'m'))
-    files = sorted((shapes/'odd').iterdir())
+    files = sorted(odd.iterdir())
     assert_close(_probs(pred.predict(files), dls.vocab), _fastai_probs(learn, files), eps=1e-4)
 
 def test_binary_keeps_positive_class_and_threshold(shapes, tmp_path):
-    df = pd.DataFrame({'path': [str(p) for p in sorted((shapes/'train').glob('[cs]*/*.png'))]})
+    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('[cs]*/*.png'))]})
     df['label'] = [p.split('/')[-2] for p in df.path]
     learn = cnn_learner(image_dls(df, size=48, bs=8), pos_class='square', thresh=0.3)
     meta = json.loads((learn.export_safe(tmp_path/'m')/'model.json').read_text())
@@ -110,7 +106,7 @@ def test_binary_keeps_positive_class_and_threshold(shapes, tmp_path):
     assert [r['prediction'] == 'square' for r in records] == [bool(p >= 0.3) for p in want[:, 1]]
 
 def test_multilabel_and_regression(shapes, tmp_path):
-    df = pd.DataFrame({'path': [str(p) for p in sorted((shapes/'train').glob('*/*.png'))]})
+    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('*/*.png'))]})
     df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
     df['value'] = np.linspace(0, 1, len(df))
     common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
@@ -130,11 +126,11 @@ def test_multilabel_and_regression(shapes, tmp_path):
             assert all(r['probabilities'] == {} for r in records)
 
 def test_models_it_cannot_describe_are_refused(shapes, tmp_path):
-    dls = image_dls(shapes/'train', size=48, bs=8)
+    dls = image_dls(shapes, size=48, bs=8)
     head = nn.Sequential(AdaptiveConcatPool2d(), Flatten(), nn.Linear(2560, 16), nn.Tanh(), nn.Linear(16, 3))
     with pytest.raises(ValueError, match='cannot describe this model'): cnn_learner(dls, custom_head=head).export_safe(tmp_path/'custom')
-    crop = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, bs=8, item_tfms=[Resize(48), CropPad(40)], num_workers=0)
-    with pytest.raises(ValueError, match='cannot reproduce the transform CropPad'): cnn_learner(crop).export_safe(tmp_path/'crop')
+    crop = ImageDataLoaders.from_folder(shapes, valid_pct=0.25, bs=8, item_tfms=[Resize(48), CropPad(40)], num_workers=0)
+    with pytest.raises(ValueError, match='cannot reproduce the transform'): cnn_learner(crop).export_safe(tmp_path/'crop')
     assert not (tmp_path/'custom').exists() and not (tmp_path/'crop').exists()
 
 class Payload:
@@ -191,31 +187,21 @@ def test_bad_folders_say_what_is_wrong(exported, tmp_path):
         (tmp_path/'bad'/'model.json').write_text(text)
         with pytest.raises(ValueError, match=msg): load_safe(tmp_path/'bad')
 
-def _png(img):
-    b = io.BytesIO()
-    img.save(b, 'PNG')
-    return b.getvalue()
-
-def test_bad_files_are_reported_per_item(exported, shapes, tmp_path):
-    good = shapes/'train'/'square'/'square_001.png'
-    (tmp_path/'zero.png').write_bytes(b'')
-    (tmp_path/'text.png').write_text('not an image')
-    (tmp_path/'cut.png').write_bytes(good.read_bytes()[:200])
-    (tmp_path/'bomb.png').write_bytes(_png(Image.new('P', (20000, 20000))))
-    gif = io.BytesIO(); Image.new('RGB', (8, 8)).save(gif, 'GIF')
-    items = [good, tmp_path/'zero.png', tmp_path/'text.png', tmp_path/'cut.png', tmp_path/'missing.png', tmp_path/'bomb.png', gif.getvalue(), 42, good]
-    records = Predictor(exported, bs=4).predict(items)
-    errors = [r.get('error', '') for r in records]
+def test_bad_files_are_reported_per_item(exported, shapes, bad_images, tmp_path):
+    "Each bad item gets an error in its own row, in batches shared with good ones: files, a missing one, bytes, and something else"
+    good = shapes/'square'/'square_001.png'
+    for name, (data, _, _) in bad_images.items(): (tmp_path/f'{name}.png').write_bytes(data)
+    bad = {tmp_path/f'{name}.png': words for name, (_, _, words) in bad_images.items()}
+    bad.update({tmp_path/'missing.png': 'No such file', bad_images['GIF'][0]: 'is not a JPEG', 42: 'pass a file path, bytes or a PIL image'})
+    records = Predictor(exported, bs=4).predict([good, *bad, good])
     assert records[0]['prediction'] and records[-1]['probabilities'] == records[0]['probabilities']
-    for i, expected in [(1, 'empty'), (2, 'is not a JPEG, PNG, BMP, TIFF or WebP image'), (3, 'cannot be decoded'), (4, 'No such file'),
-                        (5, 'more pixels than the limit'), (6, 'is not a JPEG'), (7, 'pass a file path, bytes or a PIL image')]:
-        assert expected in errors[i], (i, errors[i])
+    for r, words in zip(records[1:-1], bad.values()): assert words in r.get('error', ''), (r, words)
     table = results_table(records)
-    assert list(table.columns) == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and table.error.astype(bool).sum() == 7
+    assert list(table.columns) == ['file', 'prediction', 'circle', 'square', 'triangle', 'error'] and table.error.astype(bool).sum() == len(bad)
 
-def test_pixel_limit_is_checked_before_decoding(exported):
-    big = _png(Image.new('L', (3000, 2000)))
-    with pytest.raises(BadImage, match='6 million pixels, more than the limit of 5 million') as e: open_image(big, max_pixels=5_000_000)
+def test_pixel_limit_is_checked_before_decoding(png):
+    big = png(Image.new('L', (3000, 2000)))
+    with pytest.raises(BadImage, match='more than the limit of 5 million') as e: open_image(big, max_pixels=5_000_000)
     assert e.value.status == 422
     assert open_image(big, max_pixels=6_000_000).mode == 'RGB'
 
@@ -230,12 +216,12 @@ def test_tta_averages_the_image_and_its_flips(exported):
 @pytest.fixture(scope='module')
 def onnx_file(exported): return export_onnx(exported)
 
-def test_onnx_matches_pytorch_with_any_batch_size(exported, onnx_file, shapes):
+def test_onnx_matches_pytorch_with_any_batch_size(exported, onnx_file, odd):
     import onnx
     fn = onnx_file
     assert fn == exported/'model.onnx' and not (exported/'model.onnx.data').exists()
     assert onnx.load(str(fn)).graph.input[0].type.tensor_type.shape.dim[0].dim_param, 'the batch axis should be dynamic'
-    files = sorted((shapes/'odd').iterdir())[:5]
+    files = sorted(odd.iterdir())[:5]
     on_torch, on_onnx = Predictor(exported).predict(files), Predictor(exported, runtime='onnx', bs=2).predict(files)   # batches of 2, 2 and 1
     assert_close(_probs(on_onnx, ['circle', 'square', 'triangle']), _probs(on_torch, ['circle', 'square', 'triangle']), eps=1e-4)
     assert [r['prediction'] for r in on_onnx] == [r['prediction'] for r in on_torch]
@@ -252,21 +238,21 @@ def _bad_copy(exported, folder, **changes):
 _binary = dict(problem='binary', head=dict(n_out=1), classes=['circle', 'square'], pos_class='square', thresh=0.5)
 
 @pytest.mark.parametrize('changes,words', [
-    (dict(classes=['circle', 'square']), 'classes must be 3 different names, one per output of the head (head.n_out is 3), not ["circle", "square"]'),
+    (dict(classes=['circle', 'square']), 'classes must be 3 different names'),
     (dict(classes=['circle', 'circle', 'square']), 'classes must be 3 different names'),
-    (dict(problem='multi-class'), 'problem must be one of binary, multiclass, multilabel, regression, not "multi-class"'),
+    (dict(problem='multi-class'), 'problem must be one of'),
     (dict(problem='regression'), 'classes must be null for a regression model'),
-    (dict(size='48'), 'size must be two whole numbers of at least 1, the height and width, not "48"'),
+    (dict(size='48'), 'size must be two whole numbers'),
     (dict(size=[48, 0]), 'size must be two whole numbers'),
-    (dict(head=dict(n_out='3')), 'head.n_out must be a whole number of at least 1, not "3"'),
+    (dict(head=dict(n_out='3')), 'head.n_out must be a whole number'),
     (dict(head=dict(ps=[0.5])), 'head.ps must be 2 dropout probabilities'),
     (dict(mean=[0.5, 0.5]), 'mean must be three numbers'),
     (dict(std=[0.5, 0, 0.5]), 'std must be three positive numbers'),
     (dict(resize='stretch'), 'resize must be crop, pad or squish'),
-    ({**_binary, 'classes': ['circle', 'square', 'triangle']}, 'classes must be 2 different names, the two classes of a binary model'),
-    ({**_binary, 'head': dict(n_out=3)}, 'head.n_out must be 1 for a binary model, not 3'),
-    ({**_binary, 'pos_class': 'star'}, 'pos_class must be one of the classes (circle, square), not "star"'),
-    ({**_binary, 'thresh': 1.5}, 'thresh must be a number from 0 to 1, not 1.5'),
+    ({**_binary, 'classes': ['circle', 'square', 'triangle']}, 'classes must be 2 different names'),
+    ({**_binary, 'head': dict(n_out=3)}, 'head.n_out must be 1 for a binary model'),
+    ({**_binary, 'pos_class': 'star'}, 'pos_class must be one of the classes'),
+    ({**_binary, 'thresh': 1.5}, 'thresh must be a number from 0 to 1'),
     ({**_binary, 'thresh': '0.5'}, 'thresh must be a number from 0 to 1')],
     ids=['classes short', 'classes repeated', 'problem unknown', 'regression with classes', 'size a string', 'size zero', 'n_out a string',
          'ps short', 'mean of two', 'std zero', 'resize unknown', 'binary of three classes', 'binary with three outputs', 'pos_class unknown',
@@ -275,23 +261,21 @@ def test_a_model_json_that_export_safe_could_not_have_written_is_refused(exporte
     path = _bad_copy(exported, tmp_path/'m', **changes)
     for load in (load_safe, Predictor):
         with pytest.raises(ValueError) as e: load(path)
-        assert words in str(e.value) and str(path/'model.json') in str(e.value), str(e.value)
-        assert 'write model.safetensors and model.json again together with learn.export_safe' in str(e.value)
+        assert words in str(e.value) and str(path/'model.json') in str(e.value) and 'learn.export_safe' in str(e.value), str(e.value)
 
 def test_damaged_or_mismatched_weights_name_the_file(exported, tmp_path):
     cut = _bad_copy(exported, tmp_path/'cut')
     (cut/'model.safetensors').write_bytes((exported/'model.safetensors').read_bytes()[:200_000])   # the header survives, the tensors do not
-    with pytest.raises(ValueError, match='model.safetensors is damaged or incomplete'): load_safe(cut)
+    with pytest.raises(ValueError, match='is damaged'): load_safe(cut)
     other = _bad_copy(exported, tmp_path/'other', head=dict(lin_ftrs=[256]))   # a valid description of another model
     with pytest.raises(ValueError) as e: load_safe(other)
     msg = str(e.value)
-    assert f"{other/'model.safetensors'} does not hold the weights of the model that {other/'model.json'} describes" in msg
-    assert 'size mismatch for' in msg and 'write model.safetensors and model.json again together with learn.export_safe' in msg and len(msg) < 800
+    assert f"{other/'model.safetensors'} does not hold the weights" in msg and 'size mismatch for' in msg and 'learn.export_safe' in msg and len(msg) < 800
 
 def test_batch_size_and_names_are_checked(exported, shapes):
     for bs in (0, -1, 2.5):
         with pytest.raises(ValueError, match='pass a whole number of at least 1'): Predictor(exported, bs=bs)
-    files = sorted((shapes/'train'/'circle').iterdir())[:3]
+    files = sorted((shapes/'circle').iterdir())[:3]
     with pytest.raises(ValueError, match=r'1 name\(s\) for 3 item\(s\)'): Predictor(exported).predict(files, names=['a'])
     assert [r['file'] for r in Predictor(exported).predict(files, names=['a', 'b', 'c'])] == ['a', 'b', 'c']
     assert [r['file'] for r in Predictor(exported).predict(files[0], names=['one'])] == ['one']
@@ -305,7 +289,7 @@ def test_a_threshold_at_either_end_loads(exported, tmp_path, thresh):
 
 def test_image_tensors_are_checked_per_item(exported, shapes):
     pred = Predictor(exported)
-    good = pred.image_tensor(open_image(sorted((shapes/'train'/'circle').iterdir())[0]))
+    good = pred.image_tensor(open_image(shapes/'circle'/'circle_000.png'))
     recs = pred.predict([good, good.float(), good[:, :10]], names=['good', 'float', 'cropped'])
     assert 'prediction' in recs[0] and all('uint8 tensor of shape' in r['error'] for r in recs[1:]), recs
 
@@ -314,26 +298,26 @@ def test_image_tensors_are_checked_per_item(exported, shapes):
 @pytest.fixture(scope='module')
 def padded(shapes, tmp_path_factory):
     "An export that pads (fastai's default reflection padding) rather than crops"
-    dls = ImageDataLoaders.from_folder(shapes/'train', valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method='pad'), num_workers=0)
+    dls = ImageDataLoaders.from_folder(shapes, valid_pct=0.25, seed=0, bs=8, item_tfms=Resize(40, method='pad'), num_workers=0)
     return cnn_learner(dls).export_safe(tmp_path_factory.mktemp('padded')/'model')
 
-def test_a_thin_image_is_refused_before_a_pad_model_pads_it(padded, shapes):
+def test_a_thin_image_is_refused_before_a_pad_model_pads_it(padded, shapes, png):
     "fastai pads to a max(w, h)² canvas: 20,000×10 is 200,000 pixels but a 400-million-pixel canvas (2.6 GB, 6 s before the fix)"
-    pred, good = Predictor(padded), shapes/'train'/'circle'/'circle_000.png'
-    thin, line = _png(Image.new('L', (20_000, 10))), _png(Image.new('L', (39_000_000, 1)))
+    pred, good = Predictor(padded), shapes/'circle'/'circle_000.png'
+    thin, line = png(Image.new('L', (20_000, 10))), png(Image.new('L', (39_000_000, 1)))
     recs = pred.predict([good, thin, line, good], names=['good', 'thin', 'line', 'again'])
     assert 'prediction' in recs[0] and recs[3]['probabilities'] == recs[0]['probabilities'], recs
-    assert 'padded to 20000×20000 = 400 million pixels' in recs[1]['error'], recs[1]
-    assert 'padded to 39000000×39000000' in recs[2]['error'] and 'more than the limit of 40 million' in recs[2]['error'], recs[2]
+    assert 'padded to 20000×20000' in recs[1]['error'], recs[1]
+    assert 'padded to 39000000×39000000' in recs[2]['error'] and 'more than the limit' in recs[2]['error'], recs[2]
     with pytest.raises(BadImage, match='padded to') as e: pred.image_tensor(open_image(thin))
     assert e.value.status == 422
     small = Predictor(padded, max_pixels=1_000_000)   # the canvas counts against the same limit as the image
-    assert 'padded to 1500×1500' in small.predict(_png(Image.new('L', (1500, 600))))[0]['error']
-    assert 'prediction' in small.predict(_png(Image.new('L', (900, 800))))[0]
+    assert 'padded to 1500×1500' in small.predict(png(Image.new('L', (1500, 600))))[0]['error']
+    assert 'prediction' in small.predict(png(Image.new('L', (900, 800))))[0]
 
-def test_a_crop_model_takes_a_thin_image(exported):
+def test_a_crop_model_takes_a_thin_image(exported, png):
     "Cropping never needs more pixels than the image has: only padding is limited"
-    assert 'prediction' in Predictor(exported).predict(_png(Image.new('L', (20_000, 10))))[0]
+    assert 'prediction' in Predictor(exported).predict(png(Image.new('L', (20_000, 10))))[0]
 
 @contextlib.contextmanager
 def _poisoned(learn, value):
@@ -375,8 +359,8 @@ def test_model_json_with_numbers_that_are_not_finite_is_refused(exported, tmp_pa
 def test_outputs_that_are_not_finite_are_an_error_not_a_prediction(learn, shapes, tmp_path):
     "Finite weights so large that the logits overflow: the Predictor raises rather than returning NaN probabilities (which is not JSON)"
     with _poisoned(learn, 3e38): path = learn.export_safe(tmp_path/'m')
-    with pytest.raises(NonFiniteError) as e: Predictor(path).predict(shapes/'train'/'circle')   # probs checks either runtime's logits
-    assert 'gives outputs that are not finite (NaN or infinite) for 8 of 8 image(s)' in str(e.value) and str(path) in str(e.value), str(e.value)
+    with pytest.raises(NonFiniteError) as e: Predictor(path).predict(shapes/'circle')   # probs checks either runtime's logits
+    assert 'not finite' in str(e.value) and 'for 10 of 10 image(s)' in str(e.value) and str(path) in str(e.value), str(e.value)
 
 def test_a_damaged_onnx_file_is_named(exported, onnx_file, tmp_path):
     path, data = _bad_copy(exported, tmp_path/'m'), onnx_file.read_bytes()
@@ -384,11 +368,11 @@ def test_a_damaged_onnx_file_is_named(exported, onnx_file, tmp_path):
         (path/'model.onnx').write_bytes(bad)
         with pytest.raises(ValueError) as e: Predictor(path, runtime='onnx')
         msg = str(e.value)
-        assert f"{path/'model.onnx'} is damaged or not an ONNX model" in msg and 'export_onnx' in msg and len(msg) < 600, msg
+        assert f"{path/'model.onnx'} is damaged" in msg and 'export_onnx' in msg and len(msg) < 600, msg
 
 def test_paths_that_are_not_regular_files_are_refused_without_reading(exported, shapes, tmp_path):
     "A FIFO hung predict and /dev/zero grew it by 0.5 GB/s: only regular files are read, and never more than the pixel limit allows"
-    good, folder = shapes/'train'/'circle'/'circle_000.png', tmp_path/'folder'
+    good, folder = shapes/'circle'/'circle_000.png', tmp_path/'folder'
     folder.mkdir()
     os.mkfifo(tmp_path/'x.png'); os.mkfifo(folder/'y.png')
     (folder/'z.png').write_bytes(good.read_bytes())

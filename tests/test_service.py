@@ -6,8 +6,6 @@ from pathlib import Path
 import httpx, numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
-from fastai_tl.shapes import make_shapes
-from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
 import fastai_tl.export   # export_safe
 from fastai_tl.predict import Predictor
@@ -15,19 +13,6 @@ from fastai_tl.serve import ServiceThread, create_app, free_port, load_test
 
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 MAX_MB, MAX_FILES = 1, 4
-
-@pytest.fixture(scope='module')
-def shapes(tmp_path_factory):
-    d = tmp_path_factory.mktemp('shapes')
-    make_shapes(d, n_per_class=10, size=48)
-    return d
-
-@pytest.fixture(scope='module')
-def model(shapes, tmp_path_factory):
-    "A shapes classifier trained for two epochs (head only, on cached features), exported without pickle"
-    learn = cnn_learner(image_dls(shapes, size=48, bs=8))
-    with learn.no_bar(), learn.no_logging(): learn.fit_cached(2, 1e-2)
-    return learn.export_safe(tmp_path_factory.mktemp('export')/'model')
 
 @pytest.fixture(scope='module')
 def url(model, tmp_path_factory):
@@ -93,38 +78,32 @@ def test_several_files_keep_their_order_and_names(url, shapes):
     assert [p['file'] for p in preds] == names and [p['prediction'] for p in preds] == [n.split('/')[0] for n in names]
     assert all(abs(sum(p['probabilities'].values()) - 1) < 1e-5 for p in preds)
 
-def _png(img):
-    b = io.BytesIO()
-    img.save(b, 'PNG')
-    return b.getvalue()
+@pytest.mark.parametrize('kind', ['empty', 'text', 'truncated', 'bomb', '48 MP', 'GIF'])
+def test_a_bad_image_gets_a_clear_4xx_json_error(url, bad_images, kind):
+    data, status, words = bad_images[kind]
+    r = post(url, {'files': ('upload.png', data)})
+    assert r.status_code == status and r.headers['content-type'] == 'application/json', r.text
+    assert 'upload.png' in r.json()['detail'] and words in r.json()['detail'], r.json()
+    assert httpx.get(f'{url}/health').status_code == 200
 
-def _bad_uploads(shapes):
-    good = (shapes/'circle'/'circle_000.png').read_bytes()
-    gif = io.BytesIO(); Image.new('RGB', (8, 8)).save(gif, 'GIF')
-    return {   # name: (files or form data, expected status, words of the error)
-        'zero bytes': (dict(files={'files': ('zero.png', b'')}), 422, 'zero.png is empty'),
-        'text named .png': (dict(files={'files': ('notes.png', b'just some text')}), 415, 'notes.png is not a JPEG, PNG, BMP, TIFF or WebP image'),
-        'truncated PNG': (dict(files={'files': ('cut.png', good[:300])}), 422, 'cut.png cannot be decoded'),
-        'decompression bomb': (dict(files={'files': ('bomb.png', _png(Image.new('P', (20000, 20000))))}), 422, 'more pixels than the limit of 40 million'),
-        '48 megapixels': (dict(files={'files': ('big.png', _png(Image.new('L', (8000, 6000))))}), 422, '8000×6000 = 48 million pixels'),
-        'GIF': (dict(files={'files': ('anim.gif', gif.getvalue())}), 415, 'anim.gif is not a JPEG'),
-        'one bad among good': (dict(files=[('files', ('a.png', good)), ('files', ('b.png', b''))]), 422, '1 of 2 file(s) cannot be used: b.png is empty'),
-        'file over the limit': (dict(files={'files': ('large.png', good + bytes(2**20))}), 413, 'large.png is larger than the limit of 1 MB'),
-        'body over the limit': (dict(files={'files': ('huge.png', bytes(5 * 2**20))}), 413, 'larger than the limit of 4.1 MB'),
-        'too many files': (dict(files=[('files', (f'{i}.png', good)) for i in range(MAX_FILES + 1)]), 400, 'Too many files'),
-        'a file without a name': (dict(files={'files': ('', good)}), 422, 'files: part 1 is not a file'),
-        'wrong field': (dict(files={'image': ('a.png', good)}), 422, "Send images as multipart form field 'files'"),
-        'text instead of a file': (dict(data={'files': 'a.png'}), 422, 'files: part 1 is not a file (it has no file name)'),
-        'no body': (dict(), 422, 'files: Field required'),
-        'broken multipart': (dict(content=b'garbage', headers={'content-type': 'multipart/form-data; boundary=xyz'}), 400, 'Invalid multipart data'),
-    }
+_bad_requests = {   # name: (the request's arguments, given a good PNG; its status; a key phrase of the error)
+    'one bad among good': (lambda good: dict(files=[('files', ('a.png', good)), ('files', ('b.png', b''))]), 422, 'b.png is empty'),
+    'file over the limit': (lambda good: dict(files={'files': ('large.png', good + bytes(2**20))}), 413, 'larger than the limit of 1 MB'),
+    'body over the limit': (lambda good: dict(files={'files': ('huge.png', bytes(5 * 2**20))}), 413, 'larger than the limit of 4.1 MB'),
+    'too many files': (lambda good: dict(files=[('files', (f'{i}.png', good)) for i in range(MAX_FILES + 1)]), 400, 'Too many files'),
+    'a file without a name': (lambda good: dict(files={'files': ('', good)}), 422, 'part 1 is not a file'),
+    'wrong field': (lambda good: dict(files={'image': ('a.png', good)}), 422, "field 'files'"),
+    'text instead of a file': (lambda good: dict(data={'files': 'a.png'}), 422, 'it has no file name'),
+    'no body': (lambda good: dict(), 422, 'Field required'),
+    'broken multipart': (lambda good: dict(content=b'garbage', headers={'content-type': 'multipart/form-data; boundary=xyz'}), 400, 'Invalid multipart data')}
 
-def test_bad_uploads_get_a_clear_4xx_json_error(url, shapes):
-    for case, (kwargs, status, words) in _bad_uploads(shapes).items():
-        r = httpx.post(f'{url}/predict', timeout=60, **kwargs)
-        assert r.status_code == status and r.headers['content-type'] == 'application/json', (case, r.status_code, r.text)
-        assert words in r.json()['detail'], (case, r.json())
-    assert httpx.get(f'{url}/health').status_code == 200, 'the service should survive all of them'
+@pytest.mark.parametrize('case', _bad_requests)
+def test_a_bad_request_gets_a_clear_4xx_json_error(url, shapes, case):
+    request, status, words = _bad_requests[case]
+    r = httpx.post(f'{url}/predict', timeout=60, **request((shapes/'circle'/'circle_000.png').read_bytes()))
+    assert r.status_code == status and r.headers['content-type'] == 'application/json', r.text
+    assert words in r.json()['detail'], r.json()
+    assert httpx.get(f'{url}/health').status_code == 200
 
 def test_sixteen_clients_at_once(url, shapes):
     files = sorted(shapes.glob('*/*.png'))[:16]
@@ -197,7 +176,7 @@ def test_the_page_classifies_an_uploaded_image_and_shows_errors(url, browser, sh
     (tmp_path/'notes.png').write_text('not an image')
     browser.find_element(By.ID, 'file').send_keys(str(tmp_path/'notes.png'))
     wait.until(lambda b: b.find_element(By.ID, 'error').is_displayed())
-    assert 'notes.png: is not a JPEG, PNG, BMP, TIFF or WebP image' in browser.find_element(By.ID, 'error').text
+    assert 'notes.png: is not a JPEG' in browser.find_element(By.ID, 'error').text
     assert not browser.find_elements(By.ID, 'prediction')
 
 def _hosts(browser) -> set:
@@ -325,7 +304,7 @@ class Upload:
     "What FastAPI hands the endpoint for one uploaded file: its name and a file to read"
     def __init__(self, name, data): self.filename, self.file = name, io.BytesIO(data)
 
-def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_process, monkeypatch):
+def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_process, png, monkeypatch):
     import weakref, fastai_tl.serve as serve
     alive, opened, decoded = [], serve.peek_image, serve.open_image
     def recorded(*args, **kwargs):
@@ -339,23 +318,24 @@ def test_uploads_become_model_size_tensors_one_full_size_image_at_a_time(in_proc
         return rgb
     monkeypatch.setattr(serve, 'peek_image', recorded)
     monkeypatch.setattr(serve, 'open_image', watched)
-    big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB
+    big = png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB
     xs, names, errors = serve.read_uploads([Upload(f'{i}.png', big) for i in range(4)], 2**20, 2_000_000, 10**9, in_process.image_tensor)
     assert (names, errors) == (['0.png', '1.png', '2.png', '3.png'], []) and len(alive) >= 8
     assert all(r() is None for r in alive)   # no full-size image outlives the request
     assert all(x.shape == (3, 48, 48) and x.dtype == torch.uint8 for x in xs)
     assert [r['file'] for r in in_process.predict(xs, names=names)] == names
 
-def test_the_pixels_of_a_request_are_counted_before_decoding(model):
+def test_the_pixels_of_a_request_are_counted_before_decoding(model, png):
     service = ServiceThread(create_app(model, max_pixels=1_600_000, max_request_pixels=2_000_000)).start()
-    big = _png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB: one fits the budget, two do not
+    big = png(Image.new('L', (1500, 1000), 128))   # 1.5 million pixels in a few kB: one fits the budget, two do not
     try:
         r = post(service.url, {'files': ('one.png', big)})
         assert r.status_code == 200, r.text
         r = post(service.url, [('files', ('a.png', big)), ('files', ('b.png', big))])
     finally: service.stop()
     assert r.status_code == 413, r.text
-    assert r.json()['errors'] == [dict(file='b.png', error='takes the request to 3 million pixels, more than the limit of 2 million per request: send fewer or smaller images')]
+    errors = r.json()['errors']
+    assert [e['file'] for e in errors] == ['b.png'] and 'more than the limit of 2 million per request' in errors[0]['error'], errors
 
 def _most_decoding_at_once(model, max_busy, data, monkeypatch, clients=4):
     "The largest number of requests that decoded an image at the same moment, of `clients` sent at once to a service with `max_busy`"
@@ -442,7 +422,7 @@ def test_a_body_that_does_not_arrive_gets_a_json_408(model):
         assert 'did not arrive within 1 s' in json.loads(body)['detail']
     finally: service.stop()
 
-def test_bodies_are_read_only_when_their_turn_comes(model, monkeypatch):
+def test_bodies_are_read_only_when_their_turn_comes(model, png, monkeypatch):
     "Waiting requests are not parsed (nor spooled to disk) while `max_busy` others decode and predict"
     import starlette.formparsers as fp, fastai_tl.serve as serve
     parsed, seen, real_parse, opened = [], [], fp.MultiPartParser.parse, serve.open_image
@@ -456,7 +436,7 @@ def test_bodies_are_read_only_when_their_turn_comes(model, monkeypatch):
         return opened(*args, **kwargs)
     monkeypatch.setattr(fp.MultiPartParser, 'parse', parse)
     monkeypatch.setattr(serve, 'open_image', slow)
-    data = _png(Image.effect_noise((1200, 1000), 64).convert('RGB'))   # a few MB: Starlette spools parts over 1 MB to disk
+    data = png(Image.effect_noise((1200, 1000), 64).convert('RGB'))   # a few MB: Starlette spools parts over 1 MB to disk
     service = ServiceThread(create_app(model, max_busy=1)).start()
     try:
         with ThreadPoolExecutor(4) as ex: rs = list(ex.map(lambda i: post(service.url, {'files': (f'{i}.png', data)}), range(4)))
