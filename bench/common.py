@@ -10,7 +10,7 @@ def machine() -> str:
     info = kit_info()
     cpuinfo = Path('/proc/cpuinfo')
     names = [l.split(':', 1)[1].strip() for l in cpuinfo.read_text().splitlines() if l.startswith('model name')] if cpuinfo.exists() else []
-    return f"{names[0] if names else platform.processor() or platform.machine()}; {info['device']}; torch {info['torch']}"
+    return f"{names[0] if names else platform.processor() or platform.machine()}, {info['device']}, torch {info['torch']}"
 
 def write_results(name:str, data:dict) -> Path:
     "Write `data` with the machine (unless `data` describes it) to bench/results/`name`.json; its path"

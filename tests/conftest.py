@@ -41,6 +41,19 @@ def model(trained, tmp_path_factory):
     return trained.export_safe(tmp_path_factory.mktemp('export')/'model')
 
 @pytest.fixture(scope='session')
+def other_dls(shapes):
+    "DataLoaders of `shapes` for the other two problems: multi-label (round/corners, pointy/flat) and regression (0 to 10)"
+    import numpy as np, pandas as pd
+    from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
+    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('*/*.png'))]})
+    df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
+    df['value'] = np.linspace(0, 10, len(df))
+    common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
+    block = lambda y, get_y: DataBlock((ImageBlock, y), get_y=get_y, **common).dataloaders(df, bs=8, num_workers=0)
+    return {'multilabel': block(MultiCategoryBlock, ColReader('labels', label_delim=' ')),
+            'regression': block(RegressionBlock, ColReader('value'))}
+
+@pytest.fixture(scope='session')
 def bad_images(shapes, png) -> dict:
     "Name: the bytes, the HTTP status and a key phrase of the error, of each kind of file that is not a usable image"
     from PIL import Image

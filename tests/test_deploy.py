@@ -4,8 +4,7 @@ import numpy as np, pandas as pd, pytest, torch
 from torch import nn
 from PIL import Image, ImageOps
 from fastcore.test import test_close as assert_close
-from fastai.vision.all import (AdaptiveConcatPool2d, ColReader, CropPad, DataBlock, Flatten, ImageBlock, ImageDataLoaders, MultiCategoryBlock,
-                               Normalize, RegressionBlock, Resize, imagenet_stats)
+from fastai.vision.all import AdaptiveConcatPool2d, CropPad, Flatten, ImageDataLoaders, Normalize, Resize, imagenet_stats
 from fastai_tl.data import image_dls
 from fastai_tl.learner import cnn_learner
 from fastai_tl.export import *
@@ -105,19 +104,13 @@ def test_binary_keeps_positive_class_and_threshold(shapes, tmp_path):
     assert_close(_probs(records, ['circle', 'square']), want, eps=1e-4)
     assert [r['prediction'] == 'square' for r in records] == [bool(p >= 0.3) for p in want[:, 1]]
 
-def test_multilabel_and_regression(shapes, tmp_path):
-    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('*/*.png'))]})
-    df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
-    df['value'] = np.linspace(0, 1, len(df))
-    common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
-    multi = DataBlock((ImageBlock, MultiCategoryBlock), get_y=ColReader('labels', label_delim=' '), **common).dataloaders(df, bs=8, num_workers=0)
-    reg = DataBlock((ImageBlock, RegressionBlock), get_y=ColReader('value'), **common).dataloaders(df, bs=8, num_workers=0)
-    files = list(df.path[:6])
-    for dls, name in ((multi, 'multi'), (reg, 'reg')):
+def test_multilabel_and_regression(other_dls, tmp_path):
+    files = list(other_dls['multilabel'].train.items.path[:6])
+    for name, dls in other_dls.items():
         learn = cnn_learner(dls)
         records = Predictor(learn.export_safe(tmp_path/name)).predict(files)
         want = _fastai_probs(learn, files)
-        if name == 'multi':
+        if name == 'multilabel':
             assert_close(_probs(records, dls.vocab), want, eps=1e-4)
             sure = lambda row: [(c, p >= 0.5) for c, p in zip(dls.vocab, row) if abs(p - 0.5) > 1e-3]   # at the threshold, rounding decides
             assert [[(c, c in r['prediction']) for c, _ in sure(row)] for r, row in zip(records, want)] == [sure(row) for row in want]

@@ -61,20 +61,13 @@ def test_pooling_and_unpooling_match_torch():
         fct.test_eq(max_pool2d(x, k, s, p), F.max_pool2d(x, k, s, p))
         _max_pool_and_unpool_match_torch(x, k, s, p)
 
-def test_max_pool_indices_match_torch_with_inf():
-    "Windows of nothing but -inf point at their first real pixel, as PyTorch's do, never into the padding, so unpooling works"
+@pytest.mark.parametrize('fill,share', [(float('-inf'), 0.7), (float('nan'), 0.3)], ids=['inf', 'nan'])
+def test_max_pool_indices_match_torch_with(fill, share):
+    "As PyTorch's: all--inf windows point at their first real pixel, not the padding; NaN windows at their last NaN"
     torch.manual_seed(0)
     for bs, c, _, h, w, k, s, p in CONFIGS:
         x = torch.randn(bs, c, h, w)
-        x[torch.rand_like(x) < 0.7] = float('-inf')
-        _max_pool_and_unpool_match_torch(x, k, s, p)
-
-def test_max_pool_indices_match_torch_with_nan():
-    "A window with NaNs has NaN as its maximum, at its last NaN, as PyTorch's does"
-    torch.manual_seed(0)
-    for bs, c, _, h, w, k, s, p in CONFIGS:
-        x = torch.randn(bs, c, h, w)
-        x[torch.rand_like(x) < 0.3] = float('nan')
+        x[torch.rand_like(x) < share] = fill
         _max_pool_and_unpool_match_torch(x, k, s, p)
 
 def test_pooling_and_conv_shape_errors():

@@ -3,9 +3,8 @@ import io, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, t
 from urllib.parse import urlsplit
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-import httpx, numpy as np, pandas as pd, pytest, torch
+import httpx, pytest, torch
 from PIL import Image
-from fastai.vision.all import ColReader, DataBlock, ImageBlock, MultiCategoryBlock, Normalize, RegressionBlock, Resize
 from fastai_tl.learner import cnn_learner
 import fastai_tl.export   # export_safe
 from fastai_tl.predict import Predictor
@@ -250,21 +249,15 @@ def test_a_late_answer_does_not_overwrite_a_newer_one(url, browser, shapes):
     assert len(browser.find_elements(By.ID, 'prediction')) == 1
 
 @pytest.fixture(scope='module')
-def other_problems(shapes, tmp_path_factory):
+def other_problems(other_dls, tmp_path_factory):
     "A multi-label and a regression model (untrained heads), exported and served in this process; their URLs and an image"
-    df = pd.DataFrame({'path': [str(p) for p in sorted(shapes.glob('*/*.png'))]})
-    df['labels'] = [('round ' if 'circle' in p else 'corners ') + ('pointy' if 'triangle' in p else 'flat') for p in df.path]
-    df['value'] = np.linspace(0, 10, len(df))
-    common = dict(get_x=ColReader('path'), item_tfms=Resize(40), batch_tfms=Normalize.from_stats([0.5]*3, [0.5]*3))
-    multi = DataBlock((ImageBlock, MultiCategoryBlock), get_y=ColReader('labels', label_delim=' '), **common).dataloaders(df, bs=8, num_workers=0)
-    reg = DataBlock((ImageBlock, RegressionBlock), get_y=ColReader('value'), **common).dataloaders(df, bs=8, num_workers=0)
-    image, out = df.path[0], tmp_path_factory.mktemp('problems')
-    learn = cnn_learner(multi)
+    image, out = other_dls['multilabel'].train.items.path.iloc[0], tmp_path_factory.mktemp('problems')
+    learn = cnn_learner(other_dls['multilabel'])
     probs = Predictor(learn.export_safe(out/'multi')).predict([image])[0]['probabilities']
     low, high = min(probs.values()), max(probs.values())
     learn.loss_func.thresh = round((low + high) / 2, 3)   # a threshold of its own, between the classes, so that some pass and some do not
     services = {'multilabel': ServiceThread(create_app(learn.export_safe(out/'multi'))).start(),
-                'regression': ServiceThread(create_app(cnn_learner(reg).export_safe(out/'reg'))).start()}
+                'regression': ServiceThread(create_app(cnn_learner(other_dls['regression']).export_safe(out/'reg'))).start()}
     yield {k: v.url for k, v in services.items()}, image
     for v in services.values(): v.stop()
 
