@@ -9,7 +9,6 @@ Usage: python bench/scale.py [--sizes 2000 8000 32000] [--epochs 2] [--size 64]"
 import argparse, json, os, subprocess, sys, tempfile, threading, time
 from pathlib import Path
 import pandas as pd, psutil
-sys.path.insert(0, str(Path(__file__).parent))
 from common import write_results
 from fastai_tl.shapes import make_shapes
 
@@ -57,13 +56,13 @@ def main():
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp())
     rows = []
-    common = ['--size', str(args.size), '--epochs', str(args.epochs), '--lr', '3e-3', '--bs', '64']
+    opts = ['--size', str(args.size), '--epochs', str(args.epochs), '--lr', '3e-3', '--bs', '64']
     runs = [(n, k, []) for n in args.sizes for k in (1, 2)] + [(max(args.sizes), 1, ['--cache-mb', '0'])]
     for n, k, extra in runs:
         data = tmp/f'shapes_{n}'
         if not data.exists(): make_shapes(data, n_per_class=n // 3, size=args.size, seed=0)
         r = dict(images=n, processes=k, cache_mb=int(extra[1]) if extra else 512,
-                 **train(data, tmp/f'model_{n}_{k}_{len(extra)}', k, *common, *extra))
+                 **train(data, tmp/f'model_{n}_{k}_{len(extra)}', k, *opts, *extra))
         rows.append(r)
         print(r, flush=True)
     df = pd.DataFrame(rows)

@@ -1,4 +1,5 @@
 "The paths that move a model between devices, on a CUDA GPU; skipped where there is none (CI never has one)"
+import shutil
 import numpy as np, pytest, torch
 import matplotlib; matplotlib.use('Agg')
 from fastai.vision.all import set_seed
@@ -57,7 +58,6 @@ def test_predictor_runs_on_the_gpu_by_default_and_agrees_with_the_cpu(model, sha
 def test_onnx_runs_on_cudas_provider_when_onnxruntime_has_it(model, tmp_path):
     ort = pytest.importorskip('onnxruntime')
     if 'CUDAExecutionProvider' not in ort.get_available_providers(): pytest.skip('onnxruntime without CUDA (onnxruntime-gpu)')
-    import shutil
     path = shutil.copytree(model, tmp_path/'model')
     sess = onnx_session(export_onnx(path), 'cuda')
     assert sess.get_providers()[0] == 'CUDAExecutionProvider'
